@@ -1,0 +1,243 @@
+import type { TemplatedApp, us_listen_socket, WebSocket } from "uWebSockets.js";
+import { type Bus, type DeliverFn, nowMs } from "@rocket/bus";
+import { CloseCode } from "@rocket/protocol";
+import type { Logger } from "pino";
+import type { Config, HubConfig } from "./config.js";
+import { registerHttpRoutes } from "./http-routes.js";
+import { createHub, type Hub } from "./hub.js";
+import { closeCodeLabel, type Metrics } from "./metrics.js";
+import { Session } from "./session.js";
+import type { StaticFile } from "./static-files.js";
+import type { Uws } from "./uws-native.js";
+
+export interface GatewayDeps {
+  readonly config: Config;
+  readonly uws: Uws;
+  readonly logger: Logger;
+  /** The logger for one hub (its `Log` file, if any). */
+  readonly hubLogger: (hub: HubConfig) => Logger;
+  readonly metrics: Metrics;
+  /** Builds the bus; the gateway hands it the function that fans deliveries out. */
+  readonly createBus: (deliver: DeliverFn) => Bus;
+  readonly staticFiles?: ReadonlyMap<string, StaticFile> | undefined;
+  readonly version: string;
+}
+
+export interface Gateway {
+  /** Listens; resolves with the ports actually bound (0 in the config picks free ones). */
+  start(): Promise<{ port: number; metricsPort: number | undefined }>;
+  /** Drains: not ready, stop accepting, close clients with 1001 over the drain window, close the bus. Idempotent. */
+  shutdown(): Promise<void>;
+  /** Whether /readyz answers 200. */
+  isReady(): boolean;
+  readonly bus: Bus;
+}
+
+interface SocketData {
+  readonly hub: Hub;
+  session?: Session;
+  closed?: boolean;
+}
+
+type State = "created" | "running" | "draining" | "closed";
+
+/** How often clients are checked for a send queue over MaxBackpressureBytes. */
+const slowConsumerSweepMs = 100;
+
+/** The composition of one gateway node: uWS app, hubs, sessions, bus and fan-out. */
+export function createGateway(deps: GatewayDeps): Gateway {
+  const { config, uws, logger, metrics } = deps;
+  const hubs = config.hubs.map((h) => createHub(h, metrics, deps.hubLogger(h)));
+  const sockets = new Set<WebSocket<SocketData>>();
+  const app: TemplatedApp = config.tls
+    ? uws.SSLApp({ cert_file_name: config.tls.certFile, key_file_name: config.tls.keyFile })
+    : uws.App();
+  const listenSockets: us_listen_socket[] = [];
+  let state: State = "created";
+  let shutdownPromise: Promise<void> | undefined;
+  let sweepTimer: NodeJS.Timeout | undefined;
+
+  const hubOfTopic = (topic: string): Hub | undefined => {
+    for (const hub of hubs) if (topic.startsWith(hub.topicPrefix)) return hub;
+    return undefined;
+  };
+
+  // The one way in from the bus: bytes go to uWS's C++ fan-out untouched.
+  const deliver: DeliverFn = (topic, frame, publishedAtMs) => {
+    const hub = hubOfTopic(topic);
+    if (hub === undefined) return;
+    const receivers = app.numSubscribers(topic);
+    if (receivers === 0) return;
+    app.publish(topic, frame, false, hub.compression);
+    hub.counters.messagesDelivered.inc(receivers);
+    hub.counters.bytesSent.inc(receivers * frame.byteLength);
+    metrics.busPublishDeliver.observe(Math.max(0, nowMs() - publishedAtMs) / 1000);
+  };
+
+  const bus = deps.createBus(deliver);
+  const isReady = () => state === "running" && bus.isReady();
+
+  // uWS closes frames over its own limit without a close code; give it headroom and send 1009 ourselves.
+  const uwsMaxPayload = Math.min(16 * 1024 * 1024, Math.max(config.maxPayloadBytes * 4, config.maxPayloadBytes + 4096));
+  // Past this uWS closes the socket itself rather than drop a message; normally the sweep sends 4008 first.
+  const hardBackpressure = config.maxBackpressureBytes * 4 + uwsMaxPayload;
+
+  for (const hub of hubs) {
+    app.ws<SocketData>(hub.path, {
+      compression: hub.compression ? uws.SHARED_COMPRESSOR : uws.DISABLED,
+      maxPayloadLength: uwsMaxPayload,
+      idleTimeout: config.idleTimeoutSeconds,
+      sendPingsAutomatically: true,
+      maxBackpressure: hardBackpressure,
+      closeOnBackpressureLimit: 1, // typed as a number by the package; read as a boolean
+      upgrade(res, req, context) {
+        if (state !== "running") {
+          hub.counters.upgradeRefused("draining");
+          res.writeStatus("503 Service Unavailable").end("draining\n");
+          return;
+        }
+        const origin = req.getHeader("origin");
+        if (hub.allowedOrigins && !hub.allowedOrigins.has(origin)) {
+          hub.counters.upgradeRefused("origin");
+          hub.logger.info({ origin }, "upgrade refused: origin not allowed");
+          res.writeStatus("403 Forbidden").end("origin not allowed\n");
+          return;
+        }
+        res.upgrade<SocketData>(
+          { hub },
+          req.getHeader("sec-websocket-key"),
+          req.getHeader("sec-websocket-protocol"),
+          req.getHeader("sec-websocket-extensions"),
+          context,
+        );
+      },
+      open(ws) {
+        const data = ws.getUserData();
+        data.session = new Session(
+          hub,
+          bus,
+          {
+            send: (text) => {
+              if (!data.closed) ws.cork(() => ws.send(text, false, false));
+            },
+            subscribe: (topic) => {
+              if (!data.closed) ws.subscribe(topic);
+            },
+            unsubscribe: (topic) => {
+              if (!data.closed) ws.unsubscribe(topic);
+            },
+            end: (code, reason) => {
+              if (!data.closed) ws.end(code, reason);
+            },
+          },
+          { maxDepth: config.maxDepth },
+        );
+        sockets.add(ws);
+        hub.counters.connectionsOpen.inc();
+        hub.counters.connectionsOpened.inc();
+      },
+      message(ws, message) {
+        const data = ws.getUserData();
+        if (message.byteLength > config.maxPayloadBytes) {
+          hub.counters.limit("payload");
+          ws.end(CloseCode.MessageTooBig, "message too big");
+          return;
+        }
+        hub.counters.bytesReceived.inc(message.byteLength);
+        data.session?.receive(message);
+      },
+      close(ws, code) {
+        const data = ws.getUserData();
+        data.closed = true;
+        sockets.delete(ws);
+        data.session?.close();
+        hub.counters.connectionsOpen.dec();
+        hub.counters.closed(closeCodeLabel(code));
+      },
+    });
+  }
+
+  registerHttpRoutes(app, {
+    hubs,
+    metrics,
+    isReady,
+    readiness: () => (state !== "running" ? state : bus.isReady() ? "ready" : "bus not ready"),
+    staticFiles: deps.staticFiles,
+    serveMetrics: config.metricsPort === undefined,
+    version: deps.version,
+  });
+
+  const sweepSlowConsumers = () => {
+    for (const ws of sockets) {
+      if (ws.getBufferedAmount() > config.maxBackpressureBytes) {
+        const { hub } = ws.getUserData();
+        hub.counters.slowConsumerDisconnects.inc();
+        hub.counters.limit("backpressure");
+        hub.logger.info({ buffered: ws.getBufferedAmount() }, "slow consumer disconnected");
+        ws.end(CloseCode.SlowConsumer, "slow consumer");
+      }
+    }
+  };
+
+  const listen = (target: TemplatedApp, port: number) =>
+    new Promise<number>((resolve, reject) => {
+      target.listen(config.host, port, (token) => {
+        if (!token) return reject(new Error(`cannot listen on ${config.host}:${port} (in use, or not an address of this host)`));
+        listenSockets.push(token);
+        resolve(uws.us_socket_local_port(token));
+      });
+    });
+
+  return {
+    bus,
+    isReady,
+    async start() {
+      const port = await listen(app, config.port);
+      let metricsPort: number | undefined;
+      if (config.metricsPort !== undefined) {
+        const metricsApp = uws.App();
+        registerHttpRoutes(metricsApp, {
+          hubs: [],
+          metrics,
+          isReady,
+          readiness: () => (isReady() ? "ready" : state),
+          staticFiles: undefined,
+          serveMetrics: true,
+          version: deps.version,
+        });
+        metricsPort = await listen(metricsApp, config.metricsPort);
+      }
+      state = "running";
+      metrics.ready.set(1);
+      sweepTimer = setInterval(sweepSlowConsumers, slowConsumerSweepMs);
+      sweepTimer.unref();
+      return { port, metricsPort };
+    },
+    shutdown() {
+      shutdownPromise ??= (async () => {
+        state = "draining";
+        metrics.ready.set(0);
+        for (const token of listenSockets) uws.us_listen_socket_close(token);
+        listenSockets.length = 0;
+        logger.info({ clients: sockets.size, drainTimeoutMs: config.drainTimeoutMs }, "closing clients with 1001");
+        await closeSpread([...sockets], config.drainTimeoutMs);
+        if (sweepTimer) clearInterval(sweepTimer);
+        await bus.close();
+        state = "closed";
+      })();
+      return shutdownPromise;
+    },
+  };
+}
+
+/** Closes sockets with 1001 in batches spread over `windowMs`, so they do not all reconnect at once. */
+async function closeSpread(sockets: WebSocket<SocketData>[], windowMs: number): Promise<void> {
+  const steps = Math.max(1, Math.min(sockets.length, Math.floor(windowMs / 20)));
+  const perStep = Math.ceil(sockets.length / steps);
+  for (let i = 0; i < sockets.length; i += perStep) {
+    for (const ws of sockets.slice(i, i + perStep)) {
+      if (!ws.getUserData().closed) ws.end(CloseCode.GoingAway, "server shutting down");
+    }
+    if (i + perStep < sockets.length) await new Promise((r) => setTimeout(r, windowMs / steps));
+  }
+}

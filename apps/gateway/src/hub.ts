@@ -1,0 +1,68 @@
+import type { HubSecrets } from "@rocket/protocol";
+import type { Logger } from "pino";
+import type { HubConfig } from "./config.js";
+import type { Metrics } from "./metrics.js";
+
+/** A hub at run time: its config, its topic namespace and its metric children, bound once. */
+export interface Hub {
+  readonly path: string;
+  readonly secrets: HubSecrets;
+  readonly compression: boolean;
+  readonly allowedOrigins: ReadonlySet<string> | undefined;
+  readonly logger: Logger;
+  /** Topic names are `<hub path>:<channel>`; hub paths hold no ':' so the split is unambiguous. */
+  readonly topicPrefix: string;
+  readonly counters: HubCounters;
+  topic(channel: string): string;
+}
+
+/** Metric children with the hub label already applied (hot-path increments skip label hashing). */
+export interface HubCounters {
+  readonly connectionsOpen: { inc(): void; dec(): void };
+  readonly connectionsOpened: { inc(): void };
+  readonly publishesAccepted: { inc(): void };
+  readonly messagesDelivered: { inc(n?: number): void };
+  readonly bytesReceived: { inc(n?: number): void };
+  readonly bytesSent: { inc(n?: number): void };
+  readonly slowConsumerDisconnects: { inc(): void };
+  frame(command: string): void;
+  reply(code: string): void;
+  limit(limit: string): void;
+  closed(code: string): void;
+  upgradeRefused(reason: string): void;
+}
+
+export function createHub(config: HubConfig, metrics: Metrics, logger: Logger): Hub {
+  const hub = { hub: config.path };
+  const frames = new Map<string, { inc(): void }>();
+  const replies = new Map<string, { inc(): void }>();
+  const cached = (map: Map<string, { inc(): void }>, key: string, make: () => { inc(): void }) => {
+    let child = map.get(key);
+    if (!child) map.set(key, (child = make()));
+    return child;
+  };
+  const topicPrefix = `${config.path}:`;
+  return {
+    path: config.path,
+    secrets: config.secrets,
+    compression: config.compression,
+    allowedOrigins: config.allowedOrigins ? new Set(config.allowedOrigins) : undefined,
+    logger,
+    topicPrefix,
+    topic: (channel) => topicPrefix + channel,
+    counters: {
+      connectionsOpen: metrics.connectionsOpen.labels(hub),
+      connectionsOpened: metrics.connectionsOpened.labels(hub),
+      publishesAccepted: metrics.publishesAccepted.labels(hub),
+      messagesDelivered: metrics.messagesDelivered.labels(hub),
+      bytesReceived: metrics.bytesReceived.labels(hub),
+      bytesSent: metrics.bytesSent.labels(hub),
+      slowConsumerDisconnects: metrics.slowConsumerDisconnects.labels(hub),
+      frame: (command) => cached(frames, command, () => metrics.framesReceived.labels({ ...hub, command })).inc(),
+      reply: (code) => cached(replies, code, () => metrics.replies.labels({ ...hub, code })).inc(),
+      limit: (limit) => metrics.limitBreaches.inc({ ...hub, limit }),
+      closed: (code) => metrics.connectionsClosed.inc({ ...hub, code }),
+      upgradeRefused: (reason) => metrics.upgradesRefused.inc({ ...hub, reason }),
+    },
+  };
+}

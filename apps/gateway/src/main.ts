@@ -1,0 +1,149 @@
+import { readFileSync } from "node:fs";
+import { hostname } from "node:os";
+import { type Bus, type BusObserver, createMemoryBus, type DeliverFn } from "@rocket/bus";
+import { parseCli } from "./cli.js";
+import { ConfigError, loadConfig } from "./config.js";
+import { createGateway } from "./gateway.js";
+import { createHubLogger, createLogger, createStdout } from "./logger.js";
+import { createMetrics, type Metrics } from "./metrics.js";
+import { loadStaticFiles } from "./static-files.js";
+import { loadNativeUws, NativeUwsError } from "./uws-native.js";
+import { version } from "./version.js";
+
+/** The composition root: the only place that reads argv, the environment and signals. */
+async function main(): Promise<void> {
+  const args = parseCli(process.argv, version);
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig({
+      file: args.configFile,
+      readFile: (path) => readFileSync(path, "utf8"),
+      env: process.env,
+      flags: args.flags,
+    });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`rocket: configuration error: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+
+  let uws: ReturnType<typeof loadNativeUws>;
+  try {
+    uws = loadNativeUws();
+  } catch (err) {
+    if (err instanceof NativeUwsError) {
+      process.stderr.write(`rocket: ${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+
+  const node = `${hostname()}:${process.pid}`;
+  const logSettings = { level: config.logLevel, pretty: process.stdout.isTTY === true, base: { node } };
+  const stdout = createStdout(logSettings);
+  const logger = createLogger(logSettings, stdout);
+  const metrics = createMetrics({ version });
+
+  const staticFiles = config.staticDir ? loadStaticFiles(config.staticDir) : undefined;
+  const observer = busObserver(metrics);
+  const createBus = (deliver: DeliverFn): Bus => {
+    if (config.redisUrl === undefined) return createMemoryBus({ deliver, observer, logger: logger.child({ bus: "memory" }) });
+    return createRedisBusFor(config.redisUrl, deliver, observer, logger, config.publishTimeoutMs, node);
+  };
+  const gateway = createGateway({
+    config,
+    uws,
+    logger,
+    hubLogger: (hub) => createHubLogger(logSettings, stdout, hub.path, hub.logFile),
+    metrics,
+    createBus,
+    staticFiles,
+    version,
+  });
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal, drainTimeoutMs: config.drainTimeoutMs }, "draining");
+    const deadline = setTimeout(() => {
+      logger.error("drain deadline passed; exiting");
+      logger.flush();
+      process.exit(1);
+    }, config.drainTimeoutMs + 5000);
+    deadline.unref();
+    gateway.shutdown().then(
+      () => {
+        logger.info("stopped");
+        logger.flush(() => process.exit(0));
+      },
+      (err: unknown) => {
+        logger.error({ err }, "shutdown failed");
+        logger.flush(() => process.exit(1));
+      },
+    );
+  };
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
+
+  let bound: Awaited<ReturnType<typeof gateway.start>>;
+  try {
+    bound = await gateway.start();
+  } catch (err) {
+    process.stderr.write(`rocket: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+  logger.info(
+    {
+      host: config.host,
+      port: bound.port,
+      metricsPort: bound.metricsPort,
+      hubs: config.hubs.map((h) => h.path),
+      bus: gateway.bus.kind,
+      static: config.staticDir,
+      version,
+    },
+    "listening",
+  );
+  for (const hub of config.hubs) {
+    if (hub.secrets.readWrite === "")
+      logger.warn({ hub: hub.path }, "hub grants read-write to anyone: its ReadWrite secret is empty");
+  }
+  if (config.generatedSecret !== undefined) {
+    const host = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host;
+    logger.info(
+      { hub: "/", readWriteSecret: config.generatedSecret, url: `ws://${host}:${bound.port}/` },
+      "generated a read-write secret for this run (set ROCKET_SECRET to choose one)",
+    );
+  }
+}
+
+function busObserver(metrics: Metrics): BusObserver {
+  return {
+    publishAcked: (seconds) => metrics.busPublishAck.observe(seconds),
+    publishFailed: () => metrics.busPublishFailures.inc(),
+    connectionChanged: (up) => metrics.redisUp.set(up ? 1 : 0),
+    reconnected: () => metrics.redisReconnects.inc(),
+    subscribedTopics: (count) => metrics.busSubscribedTopics.set(count),
+    knownChannels: (count) => metrics.channelsKnown.set(count),
+    canaryFailed: () => metrics.canaryFailures.inc(),
+  };
+}
+
+function createRedisBusFor(
+  url: string,
+  _deliver: DeliverFn,
+  _observer: BusObserver,
+  _logger: unknown,
+  _publishTimeoutMs: number,
+  _node: string,
+): Bus {
+  throw new ConfigError(`--redis ${url}: cluster mode is not available in this build`);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`rocket: ${(err as Error)?.stack ?? String(err)}\n`);
+  process.exit(1);
+});

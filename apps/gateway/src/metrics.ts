@@ -1,0 +1,165 @@
+import { monitorEventLoopDelay } from "node:perf_hooks";
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+
+/** Latency buckets in seconds, from 50 µs (loopback Redis) to 5 s (outage). */
+const latencyBuckets = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+
+/**
+ * Every metric the gateway exports, declared once, on a registry of its own. Labels are
+ * low-cardinality by construction: hub paths come from the config, commands and codes from
+ * the protocol's tables; never a channel or a client.
+ */
+export function createMetrics(options: { version: string }) {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const r = [registry];
+
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
+
+  const metrics = {
+    registry,
+    buildInfo: new Gauge({
+      name: "rocket_build_info",
+      help: "Always 1; labels carry the version.",
+      labelNames: ["version", "nodejs"],
+      registers: r,
+    }),
+    connectionsOpen: new Gauge({
+      name: "rocket_connections_open",
+      help: "WebSocket connections open now.",
+      labelNames: ["hub"],
+      registers: r,
+    }),
+    connectionsOpened: new Counter({
+      name: "rocket_connections_opened_total",
+      help: "WebSocket connections accepted.",
+      labelNames: ["hub"],
+      registers: r,
+    }),
+    connectionsClosed: new Counter({
+      name: "rocket_connections_closed_total",
+      help: "WebSocket connections closed, by close code (1000, 1001, 1006, 1007, 1009, 4008, ... or other).",
+      labelNames: ["hub", "code"],
+      registers: r,
+    }),
+    upgradesRefused: new Counter({
+      name: "rocket_upgrades_refused_total",
+      help: "WebSocket upgrades refused, by reason (origin, draining).",
+      labelNames: ["hub", "reason"],
+      registers: r,
+    }),
+    framesReceived: new Counter({
+      name: "rocket_frames_received_total",
+      help: "Client frames received, by command (invalid for frames that did not decode).",
+      labelNames: ["hub", "command"],
+      registers: r,
+    }),
+    replies: new Counter({
+      name: "rocket_replies_total",
+      help: "Replies sent, by code (ok or the error code).",
+      labelNames: ["hub", "code"],
+      registers: r,
+    }),
+    publishesAccepted: new Counter({
+      name: "rocket_publishes_accepted_total",
+      help: "Publishes acknowledged with ok.",
+      labelNames: ["hub"],
+      registers: r,
+    }),
+    messagesDelivered: new Counter({
+      name: "rocket_messages_delivered_total",
+      help: "Messages handed to local subscribers (one per subscriber per publish).",
+      labelNames: ["hub"],
+      registers: r,
+    }),
+    bytesReceived: new Counter({
+      name: "rocket_bytes_received_total",
+      help: "Bytes of client frames received.",
+      labelNames: ["hub"],
+      registers: r,
+    }),
+    bytesSent: new Counter({
+      name: "rocket_bytes_sent_total",
+      help: "Bytes of frames sent to clients (replies and deliveries).",
+      labelNames: ["hub"],
+      registers: r,
+    }),
+    limitBreaches: new Counter({
+      name: "rocket_limit_breaches_total",
+      help: "Frames or clients over a configured limit, by limit (payload, depth, channel_name, backpressure, utf8).",
+      labelNames: ["hub", "limit"],
+      registers: r,
+    }),
+    slowConsumerDisconnects: new Counter({
+      name: "rocket_slow_consumer_disconnects_total",
+      help: "Clients disconnected (4008) because more than MaxBackpressureBytes were queued for them.",
+      labelNames: ["hub"],
+      registers: r,
+    }),
+    busPublishAck: new Histogram({
+      name: "rocket_bus_publish_ack_seconds",
+      help: "Time from handing a publish to the bus until it was acknowledged (Redis answered).",
+      buckets: latencyBuckets,
+      registers: r,
+    }),
+    busPublishDeliver: new Histogram({
+      name: "rocket_bus_publish_deliver_seconds",
+      help: "Time from the origin node's publish until this node delivered it (origin timestamp carried in the bus envelope).",
+      buckets: latencyBuckets,
+      registers: r,
+    }),
+    busPublishFailures: new Counter({
+      name: "rocket_bus_publish_failures_total",
+      help: "Publishes answered unavailable (bus down or timed out).",
+      registers: r,
+    }),
+    redisUp: new Gauge({
+      name: "rocket_redis_up",
+      help: "1 when this node's Redis connections are up (always 1 on the in-process bus).",
+      registers: r,
+    }),
+    redisReconnects: new Counter({
+      name: "rocket_redis_reconnects_total",
+      help: "Times this node reconnected to Redis after losing it.",
+      registers: r,
+    }),
+    busSubscribedTopics: new Gauge({
+      name: "rocket_bus_subscribed_channels",
+      help: "Bus (Redis) channels this node is subscribed to.",
+      registers: r,
+    }),
+    channelsKnown: new Gauge({
+      name: "rocket_channels_known",
+      help: "Channels in this node's cache of the cluster-wide registry.",
+      registers: r,
+    }),
+    canaryFailures: new Counter({
+      name: "rocket_bus_canary_failures_total",
+      help: "Pub/sub liveness canaries that did not come back in time (subscriber connection rebuilt).",
+      registers: r,
+    }),
+    ready: new Gauge({ name: "rocket_ready", help: "1 when /readyz answers 200.", registers: r }),
+    eventLoopLag: new Gauge({
+      name: "rocket_event_loop_lag_seconds",
+      help: "99th percentile event-loop delay since the previous scrape.",
+      registers: r,
+      collect() {
+        this.set(loopDelay.percentile(99) / 1e9);
+        loopDelay.reset();
+      },
+    }),
+  };
+  metrics.buildInfo.set({ version: options.version, nodejs: process.version }, 1);
+  metrics.redisUp.set(1);
+  return metrics;
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;
+
+/** Close codes kept as their own label value; everything else is "other". */
+const knownCloseCodes = new Set([1000, 1001, 1005, 1006, 1007, 1008, 1009, 1011, 4008, 4009]);
+
+export function closeCodeLabel(code: number): string {
+  return knownCloseCodes.has(code) ? String(code) : "other";
+}

@@ -1,0 +1,58 @@
+import { type Bus, type BusOptions, BusUnavailableError, nowMs } from "./bus.js";
+
+/**
+ * The embedded bus: one node, no Redis. Delivery is synchronous inside `publish`, so the
+ * order of publishes is the order of deliveries.
+ */
+export function createMemoryBus(options: BusOptions): Bus {
+  const { deliver, observer } = options;
+  const refs = new Map<string, number>();
+  const registry = new Map<string, Set<string>>();
+  let closing: Promise<void> | undefined;
+
+  return {
+    kind: "memory",
+    async subscribe(topic) {
+      if (closing) throw new BusUnavailableError("bus closed");
+      refs.set(topic, (refs.get(topic) ?? 0) + 1);
+      observer?.subscribedTopics?.(refs.size);
+    },
+    async unsubscribe(topic) {
+      const n = refs.get(topic);
+      if (n === undefined) return;
+      if (n <= 1) refs.delete(topic);
+      else refs.set(topic, n - 1);
+      observer?.subscribedTopics?.(refs.size);
+    },
+    publish(topic, frame) {
+      if (closing) return Promise.reject(new BusUnavailableError("bus closed"));
+      const started = performance.now();
+      if (refs.has(topic)) deliver(topic, frame, nowMs());
+      observer?.publishAcked?.((performance.now() - started) / 1000);
+      return Promise.resolve();
+    },
+    async registerChannel(namespace, channel) {
+      let set = registry.get(namespace);
+      if (!set) registry.set(namespace, (set = new Set()));
+      if (!set.has(channel)) {
+        set.add(channel);
+        let total = 0;
+        for (const s of registry.values()) total += s.size;
+        observer?.knownChannels?.(total);
+      }
+    },
+    channelExists(namespace, channel) {
+      return registry.get(namespace)?.has(channel) ?? false;
+    },
+    isReady() {
+      return closing === undefined;
+    },
+    close() {
+      closing ??= Promise.resolve().then(() => {
+        refs.clear();
+        observer?.subscribedTopics?.(0);
+      });
+      return closing;
+    },
+  };
+}

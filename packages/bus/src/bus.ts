@@ -1,0 +1,93 @@
+/**
+ * The message bus between gateway nodes. It carries opaque frame bytes per topic and knows
+ * nothing of sockets or the wire protocol. Two implementations: in-process (one node) and
+ * Redis (single Redis or Redis Cluster with sharded pub/sub).
+ */
+export interface Bus {
+  /** What carries the messages, for logs and `/readyz`. */
+  readonly kind: "memory" | "redis" | "redis-cluster";
+  /**
+   * Adds one local reference to `topic`; the first one subscribes upstream. Resolves once
+   * every message published after it will be delivered here. Rejects with
+   * {@link BusUnavailableError} when the bus did not confirm in time (the reference is
+   * then not taken).
+   */
+  subscribe(topic: string): Promise<void>;
+  /** Drops one local reference; the last one unsubscribes upstream. Never rejects. */
+  unsubscribe(topic: string): Promise<void>;
+  /**
+   * Publishes prebuilt frame bytes to every node subscribed to `topic`, this one
+   * included (every delivery takes the same path, so all nodes see one order per topic).
+   * Resolves once the bus accepted the message; rejects with {@link BusUnavailableError}
+   * within the publish timeout otherwise. A rejection means "outcome unknown".
+   */
+  publish(topic: string, frame: Uint8Array): Promise<void>;
+  /** Records, cluster-wide, that `channel` exists in `namespace` (a hub). Channels are never deleted. */
+  registerChannel(namespace: string, channel: string): Promise<void>;
+  /**
+   * Whether `channel` was ever registered in `namespace` on any node. Answers synchronously
+   * from the node's cache when it can (channels are never deleted, so a cached yes stays
+   * true); a promise when it must ask upstream. Publishing calls this every time.
+   */
+  channelExists(namespace: string, channel: string): boolean | Promise<boolean>;
+  /** True while publishes can be acknowledged truthfully. */
+  isReady(): boolean;
+  /** Unsubscribes and disconnects; idempotent, later calls return the same promise. */
+  close(): Promise<void>;
+}
+
+/**
+ * Receives every message the bus delivers to this node, in bus order per topic.
+ * `frame` is the publisher's bytes untouched; `publishedAtMs` the origin's wall clock
+ * (`performance.timeOrigin + performance.now()`) when it published.
+ */
+export type DeliverFn = (topic: string, frame: Uint8Array, publishedAtMs: number) => void;
+
+/** Hooks the gateway turns into metrics; every one is optional. */
+export interface BusObserver {
+  /** A publish was acknowledged after `seconds`. */
+  publishAcked?(seconds: number): void;
+  /** A publish failed (timeout or bus down). */
+  publishFailed?(): void;
+  /** The upstream connection (Redis) went up or down. */
+  connectionChanged?(up: boolean): void;
+  /** The bus reconnected to Redis after losing it. */
+  reconnected?(): void;
+  /** Number of upstream (Redis) channels this node is subscribed to now. */
+  subscribedTopics?(count: number): void;
+  /** Number of registry channels cached on this node. */
+  knownChannels?(count: number): void;
+  /** The pub/sub liveness canary did not come back in time. */
+  canaryFailed?(): void;
+  /** Readiness changed, with a reason for logs. */
+  readyChanged?(ready: boolean, reason: string): void;
+}
+
+/** The slice of a pino logger the bus uses. */
+export interface BusLogger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+/** What every bus factory takes. */
+export interface BusOptions {
+  readonly deliver: DeliverFn;
+  readonly observer?: BusObserver;
+  readonly logger?: BusLogger;
+}
+
+/** The bus could not confirm an operation in time; its outcome is unknown. */
+export class BusUnavailableError extends Error {
+  readonly code = "unavailable";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "BusUnavailableError";
+  }
+}
+
+/** Wall-clock milliseconds with sub-millisecond resolution, comparable across processes. */
+export function nowMs(): number {
+  return performance.timeOrigin + performance.now();
+}

@@ -1,0 +1,51 @@
+/**
+ * Error codes carried in `{"err":"<code>"}` replies. The first five are webrocket v0.2's
+ * and mean exactly what they meant there; the rest are Rocket's additions, sent only in
+ * situations webrocket had no answer for.
+ */
+export const ErrorCode = {
+  /** The frame is not JSON, not an object, of unknown shape, too deeply nested, or a field has the wrong type. */
+  InvalidData: "invalid_data",
+  /** The secret does not match the hub's secret for the requested access level. */
+  InvalidCredentials: "invalid_credentials",
+  /** The channel name is empty, longer than 255 UTF-8 bytes, not a string, or holds control characters. */
+  InvalidChannelName: "invalid_channel_name",
+  /** A publish names a channel that nobody, on any node, has ever subscribed to. */
+  InvalidChannel: "invalid_channel",
+  /** The session's access level does not allow the command. */
+  AccessDenied: "access_denied",
+  /**
+   * Rocket: the message bus (Redis) did not confirm the operation in time. The outcome is
+   * unknown: a publish answered this way may still have been delivered, so a retry may duplicate.
+   */
+  Unavailable: "unavailable",
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** Every error code, for documentation checks and exhaustive tables. */
+export const errorCodes: readonly ErrorCode[] = Object.values(ErrorCode);
+
+/**
+ * WebSocket close codes the server sends. Codes 4000–4499 mean "reconnect is fine",
+ * 4500–4999 mean "do not reconnect without changing something".
+ */
+export const CloseCode = {
+  /** The client sent `{"disconnect":true}`; the server closes after the `{"ok":true}` reply. */
+  Normal: 1000,
+  /** The node is shutting down (drain); reconnect, the load balancer sends you elsewhere. */
+  GoingAway: 1001,
+  /** A text frame was not valid UTF-8 (RFC 6455 §8.1). */
+  InvalidPayload: 1007,
+  /** A message was larger than the hub's `maxPayloadBytes`. */
+  MessageTooBig: 1009,
+  /** The server hit an unexpected error handling this connection. */
+  InternalError: 1011,
+  /** The client did not read fast enough: more than `maxBackpressureBytes` were queued for it. */
+  SlowConsumer: 4008,
+  /** No frame, pong included, arrived within the idle timeout. */
+  IdleTimeout: 4009,
+} as const;
+export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
+
+/** Every close code, for documentation checks. */
+export const closeCodes: readonly CloseCode[] = Object.values(CloseCode);

@@ -1,0 +1,76 @@
+import type { ErrorCode } from "./codes.js";
+import type { Access } from "./credentials.js";
+
+/** `{"auth":{"access":"read-only"|"read-write","secret":"S"}}` */
+export interface AuthCommand {
+  readonly type: "auth";
+  readonly access: Access;
+  readonly secret: string;
+}
+
+/**
+ * `{"subscribe":{"channel":"C"}}`. `channel` is kept as sent (possibly not a string):
+ * the access check comes before the name check, as in webrocket.
+ */
+export interface SubscribeCommand {
+  readonly type: "subscribe";
+  readonly channel: unknown;
+}
+
+/** `{"unsubscribe":{"channel":"C"}}` */
+export interface UnsubscribeCommand {
+  readonly type: "unsubscribe";
+  readonly channel: unknown;
+}
+
+/** `{"publish":{"event":"E","channel":"C","data":...}}`; `data` defaults to `null`. */
+export interface PublishCommand {
+  readonly type: "publish";
+  readonly event: string;
+  readonly channel: string;
+  readonly data: unknown;
+  /** `data` as the exact JSON text the client sent, so it reaches subscribers unchanged. */
+  readonly dataJson: string;
+}
+
+/** `{"logout":true}`: drop the session's access. */
+export interface LogoutCommand {
+  readonly type: "logout";
+}
+
+/** `{"disconnect":true}`: reply ok, then the server closes the socket. */
+export interface DisconnectCommand {
+  readonly type: "disconnect";
+}
+
+/** Every frame a client may send. */
+export type Command = AuthCommand | SubscribeCommand | UnsubscribeCommand | PublishCommand | LogoutCommand | DisconnectCommand;
+
+export type CommandType = Command["type"];
+
+/** The command names, in protocol-table order (for metrics labels and docs). */
+export const commandTypes: readonly CommandType[] = ["auth", "subscribe", "unsubscribe", "publish", "logout", "disconnect"];
+
+/** A frame that could not be decoded into a command. */
+export interface DecodeError {
+  readonly type: "error";
+  readonly code: ErrorCode;
+}
+
+/** What `decode` returns: a command, or the error to reply with. */
+export type Decoded = Command | DecodeError;
+
+/** Replies: `{"ok":true}` or `{"err":"code"}`. */
+export type Reply = { readonly ok: true } | { readonly err: ErrorCode };
+
+/** The frame every subscriber of a channel receives. */
+export interface Delivery {
+  readonly event: string;
+  readonly channel: string;
+  readonly data: unknown;
+}
+
+/** Fails to compile when a switch over commands misses a case. */
+export function assertNever(value: never): never {
+  throw new Error(`unhandled case: ${JSON.stringify(value)}`);
+}

@@ -1,0 +1,161 @@
+import { ErrorCode } from "./codes.js";
+import type { Decoded, DecodeError } from "./commands.js";
+import { parseAccess } from "./credentials.js";
+
+/** Limits applied while decoding. */
+export interface DecodeOptions {
+  /** Deepest allowed nesting of arrays and objects, the frame's own object included. Default 32. */
+  readonly maxDepth?: number;
+}
+
+const invalidData: DecodeError = Object.freeze({ type: "error", code: ErrorCode.InvalidData });
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+/**
+ * Decodes one client frame. Never throws: anything that is not a well-formed command of
+ * the protocol comes back as `{type:"error", code:"invalid_data"}`. A publish's `data` is
+ * kept as the client's own JSON text (`dataJson`) so that numbers beyond double
+ * precision and the like reach subscribers unchanged.
+ */
+export function decode(frame: string | Uint8Array | ArrayBuffer, options: DecodeOptions = {}): Decoded {
+  let text: string;
+  if (typeof frame === "string") {
+    text = frame;
+  } else {
+    try {
+      text = utf8.decode(frame);
+    } catch {
+      return invalidData;
+    }
+  }
+  // JSON.parse copes with any depth, but everything after it (stringify, logging,
+  // structured clone) recurses: refuse deep frames before they get that far.
+  if (exceedsDepth(text, options.maxDepth ?? 32)) return invalidData;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return invalidData;
+  }
+  if (!isObject(parsed)) return invalidData;
+  const keys = Object.keys(parsed);
+  if (keys.length !== 1) return invalidData;
+  const name = keys[0] as string;
+  const body = parsed[name];
+  switch (name) {
+    case "auth": {
+      if (!isObject(body)) return invalidData;
+      const access = parseAccess(body.access);
+      const secret = body.secret ?? "";
+      if (access === undefined || typeof secret !== "string") return invalidData;
+      return { type: "auth", access, secret };
+    }
+    case "subscribe":
+    case "unsubscribe":
+      if (!isObject(body)) return invalidData;
+      return { type: name, channel: body.channel };
+    case "publish": {
+      if (!isObject(body)) return invalidData;
+      const { event, channel } = body;
+      if (typeof event !== "string" || event === "") return invalidData;
+      if (typeof channel !== "string" || channel === "") return invalidData;
+      const data = body.data === undefined ? null : body.data;
+      const dataJson = body.data === undefined ? "null" : (publishDataJson(text) ?? JSON.stringify(data));
+      return { type: "publish", event, channel, data, dataJson };
+    }
+    case "logout":
+      return { type: "logout" };
+    case "disconnect":
+      return { type: "disconnect" };
+    default:
+      return invalidData;
+  }
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
+const COLON = 0x3a;
+const COMMA = 0x2c;
+
+/** True when arrays/objects nest deeper than `max` (strings are skipped). */
+export function exceedsDepth(text: string, max: number): boolean {
+  let depth = 0;
+  const n = text.length;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c === QUOTE) {
+      i = skipString(text, i);
+    } else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
+      if (++depth > max) return true;
+    } else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) {
+      depth--;
+    }
+  }
+  return false;
+}
+
+/** Index of the closing quote of the string opening at `start`. */
+function skipString(text: string, start: number): number {
+  const n = text.length;
+  for (let i = start + 1; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c === BACKSLASH) i++;
+    else if (c === QUOTE) return i;
+  }
+  return n;
+}
+
+/**
+ * The JSON text of `publish.data` in a frame already known to be valid JSON of the shape
+ * `{"publish":{...}}`: the value of the last `data` key at depth 2 (JSON.parse keeps the
+ * last duplicate too). Undefined when there is none.
+ */
+function publishDataJson(text: string): string | undefined {
+  let depth = 0;
+  let found: string | undefined;
+  let keyIsData = false;
+  let expectKey = false;
+  let valueStart = -1;
+  const n = text.length;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c === QUOTE) {
+      const end = skipString(text, i);
+      if (depth === 2 && expectKey) {
+        const raw = text.slice(i + 1, end);
+        keyIsData = raw === "data" || (raw.includes("\\") && JSON.parse(`"${raw}"`) === "data");
+        expectKey = false;
+      }
+      i = end;
+    } else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
+      depth++;
+      if (depth === 2) expectKey = true;
+    } else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) {
+      if (depth === 2 && valueStart >= 0) {
+        found = text.slice(valueStart, i).trim();
+        valueStart = -1;
+      }
+      depth--;
+    } else if (depth === 2) {
+      if (c === COLON) {
+        if (keyIsData) valueStart = i + 1;
+        keyIsData = false;
+      } else if (c === COMMA) {
+        if (valueStart >= 0) {
+          found = text.slice(valueStart, i).trim();
+          valueStart = -1;
+        }
+        expectKey = true;
+      }
+    }
+  }
+  return found;
+}

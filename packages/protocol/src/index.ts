@@ -1,0 +1,29 @@
+export { checkChannelName, maxChannelNameBytes } from "./channel.js";
+export { CloseCode, closeCodes, ErrorCode, errorCodes } from "./codes.js";
+export {
+  type AuthCommand,
+  assertNever,
+  type Command,
+  type CommandType,
+  commandTypes,
+  type Decoded,
+  type DecodeError,
+  type Delivery,
+  type DisconnectCommand,
+  type LogoutCommand,
+  type PublishCommand,
+  type Reply,
+  type SubscribeCommand,
+  type UnsubscribeCommand,
+} from "./commands.js";
+export {
+  type Access,
+  AccessLevel,
+  accessLevelOf,
+  authenticate,
+  type HubSecrets,
+  parseAccess,
+  secretsEqual,
+} from "./credentials.js";
+export { type DecodeOptions, decode, exceedsDepth } from "./decode.js";
+export { encodeDelivery, encodeReply, errorReply, okReply } from "./encode.js";
