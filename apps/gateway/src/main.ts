@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
-import { type Bus, type BusObserver, createMemoryBus, type DeliverFn } from "@rocket/bus";
+import type { BusObserver } from "@rocket/bus";
+import { createBus } from "./bus-factory.js";
 import { parseCli } from "./cli.js";
 import { ConfigError, loadConfig } from "./config.js";
 import { createGateway } from "./gateway.js";
@@ -48,17 +49,14 @@ async function main(): Promise<void> {
 
   const staticFiles = config.staticDir ? loadStaticFiles(config.staticDir) : undefined;
   const observer = busObserver(metrics);
-  const createBus = (deliver: DeliverFn): Bus => {
-    if (config.redisUrl === undefined) return createMemoryBus({ deliver, observer, logger: logger.child({ bus: "memory" }) });
-    return createRedisBusFor(config.redisUrl, deliver, observer, logger, config.publishTimeoutMs, node);
-  };
   const gateway = createGateway({
     config,
     uws,
     logger,
     hubLogger: (hub) => createHubLogger(logSettings, stdout, hub.path, hub.logFile),
     metrics,
-    createBus,
+    createBus: (deliver) =>
+      createBus({ redisUrl: config.redisUrl, deliver, observer, logger, publishTimeoutMs: config.publishTimeoutMs, node }),
     staticFiles,
     version,
   });
@@ -130,17 +128,6 @@ function busObserver(metrics: Metrics): BusObserver {
     knownChannels: (count) => metrics.channelsKnown.set(count),
     canaryFailed: () => metrics.canaryFailures.inc(),
   };
-}
-
-function createRedisBusFor(
-  url: string,
-  _deliver: DeliverFn,
-  _observer: BusObserver,
-  _logger: unknown,
-  _publishTimeoutMs: number,
-  _node: string,
-): Bus {
-  throw new ConfigError(`--redis ${url}: cluster mode is not available in this build`);
 }
 
 main().catch((err: unknown) => {

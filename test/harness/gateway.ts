@@ -1,0 +1,57 @@
+import { writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { type Proc, startProcess } from "./process.js";
+
+/** The built gateway CLI (`npm test` builds before running tests). */
+export const rocketBin = fileURLToPath(new URL("../../apps/gateway/bin/rocket.js", import.meta.url));
+
+export interface GatewayProc {
+  readonly proc: Proc;
+  readonly port: number;
+  readonly metricsPort: number | undefined;
+  /** `ws://127.0.0.1:<port><path>` */
+  url(path?: string): string;
+  /** `http://127.0.0.1:<port><path>` */
+  http(path: string): string;
+  stop(graceMs?: number): Promise<void>;
+}
+
+export interface GatewayOptions {
+  /** Extra CLI arguments (config file path, flags). */
+  readonly args?: readonly string[];
+  /** Extra environment; ROCKET_* from the test process is not inherited. */
+  readonly env?: Record<string, string>;
+  /** Written to a temp file and passed as the config file. */
+  readonly config?: object;
+  readonly redisUrl?: string;
+  /** Fixed port (for restarting on the same port); default: a free one. */
+  readonly port?: number;
+}
+
+/** Starts `rocket` on 127.0.0.1 and a free port; resolves once it logged "listening". */
+export async function startGateway(options: GatewayOptions = {}): Promise<GatewayProc> {
+  const args = ["--host", "127.0.0.1", "--port", String(options.port ?? 0), "--log-level", "debug"];
+  if (options.config) {
+    const file = join(tmpdir(), `rocket-test-${process.pid}-${Math.random().toString(36).slice(2)}.json`);
+    writeFileSync(file, JSON.stringify(options.config));
+    args.unshift(file);
+  }
+  if (options.redisUrl) args.push("--redis", options.redisUrl);
+  args.push(...(options.args ?? []));
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("ROCKET_") && !k.startsWith("UWS_")) env[k] = v;
+  Object.assign(env, { ROCKET_SECRET: "test-secret" }, options.env);
+  const proc = startProcess(process.execPath, [rocketBin, ...args], { env });
+  const line = await proc.waitForLine(/"msg":"listening"/, 15_000);
+  const info = JSON.parse(line) as { port: number; metricsPort?: number };
+  return {
+    proc,
+    port: info.port,
+    metricsPort: info.metricsPort,
+    url: (path = "/") => `ws://127.0.0.1:${info.port}${path}`,
+    http: (path) => `http://127.0.0.1:${info.port}${path}`,
+    stop: (graceMs) => proc.stop(graceMs),
+  };
+}
