@@ -41,8 +41,8 @@ interface SocketData {
 
 type State = "created" | "running" | "draining" | "closed";
 
-/** How often clients are checked for a send queue over MaxBackpressureBytes. */
-const slowConsumerSweepMs = 100;
+/** Clients are also checked for a send queue over MaxBackpressureBytes this often (replies queue too). */
+const slowConsumerSweepMs = 1000;
 
 /** The composition of one gateway node: uWS app, hubs, sessions, bus and fan-out. */
 export function createGateway(deps: GatewayDeps): Gateway {
@@ -69,6 +69,12 @@ export function createGateway(deps: GatewayDeps): Gateway {
     const receivers = app.numSubscribers(topic);
     if (receivers === 0) return;
     app.publish(topic, frame, false, hub.compression);
+    // No queue can have grown by more than the bytes published since the last check.
+    bytesSinceSweep += frame.byteLength;
+    if (bytesSinceSweep >= sweepEveryBytes && !sweepScheduled) {
+      sweepScheduled = true;
+      setImmediate(sweepSlowConsumers);
+    }
     hub.counters.messagesDelivered.inc(receivers);
     hub.counters.bytesSent.inc(receivers * frame.byteLength);
     metrics.busPublishDeliver.observe(Math.max(0, nowMs() - publishedAtMs) / 1000);
@@ -79,8 +85,14 @@ export function createGateway(deps: GatewayDeps): Gateway {
 
   // uWS closes frames over its own limit without a close code; give it headroom and send 1009 ourselves.
   const uwsMaxPayload = Math.min(16 * 1024 * 1024, Math.max(config.maxPayloadBytes * 4, config.maxPayloadBytes + 4096));
-  // Past this uWS closes the socket itself rather than drop a message; normally the sweep sends 4008 first.
-  const hardBackpressure = config.maxBackpressureBytes * 4 + uwsMaxPayload;
+  // Slow consumers: uWS either drops a publish to a full socket or, with closeOnBackpressureLimit,
+  // cuts the connection without a close code. So every socket is checked after each
+  // `sweepEveryBytes` published and closed with 4008 past the limit; uWS's own cut (1006) at
+  // `hardBackpressure` only catches a burst that outruns the check. Never a silent drop.
+  const sweepEveryBytes = Math.max(1, Math.floor(config.maxBackpressureBytes / 2));
+  const hardBackpressure = config.maxBackpressureBytes * 2 + uwsMaxPayload * 2;
+  let bytesSinceSweep = 0;
+  let sweepScheduled = false;
 
   for (const hub of hubs) {
     app.ws<SocketData>(hub.path, {
@@ -167,7 +179,9 @@ export function createGateway(deps: GatewayDeps): Gateway {
     version: deps.version,
   });
 
-  const sweepSlowConsumers = () => {
+  function sweepSlowConsumers(): void {
+    bytesSinceSweep = 0;
+    sweepScheduled = false;
     for (const ws of sockets) {
       if (ws.getBufferedAmount() > config.maxBackpressureBytes) {
         const { hub } = ws.getUserData();
@@ -177,7 +191,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
         ws.end(CloseCode.SlowConsumer, "slow consumer");
       }
     }
-  };
+  }
 
   const listen = (target: TemplatedApp, port: number) =>
     new Promise<number>((resolve, reject) => {

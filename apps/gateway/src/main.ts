@@ -111,9 +111,17 @@ async function main(): Promise<void> {
   }
   if (config.generatedSecret !== undefined) {
     const host = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host;
+    const scheme = config.tls ? "https" : "http";
+    const url = `${scheme}://${host}:${bound.port}/`;
     logger.info(
-      { hub: "/", readWriteSecret: config.generatedSecret, url: `ws://${host}:${bound.port}/` },
-      "generated a read-write secret for this run (set ROCKET_SECRET to choose one)",
+      {
+        hub: "/",
+        readWriteSecret: config.generatedSecret,
+        url: config.staticDir ? `${url}#secret=${config.generatedSecret}` : url.replace(/^http/, "ws"),
+      },
+      config.staticDir
+        ? "generated a read-write secret for this run (set ROCKET_SECRET to choose one); open the url to try the demo"
+        : "generated a read-write secret for this run (set ROCKET_SECRET to choose one)",
     );
   }
 }

@@ -34,16 +34,12 @@ export const CloseCode = {
   Normal: 1000,
   /** The node is shutting down (drain); reconnect, the load balancer sends you elsewhere. */
   GoingAway: 1001,
-  /** A text frame was not valid UTF-8 (RFC 6455 §8.1). */
-  InvalidPayload: 1007,
   /** A message was larger than the hub's `maxPayloadBytes`. */
   MessageTooBig: 1009,
   /** The server hit an unexpected error handling this connection. */
   InternalError: 1011,
   /** The client did not read fast enough: more than `maxBackpressureBytes` were queued for it. */
   SlowConsumer: 4008,
-  /** No frame, pong included, arrived within the idle timeout. */
-  IdleTimeout: 4009,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 
