@@ -15,6 +15,6 @@ export default defineConfig({
     // Integration tests start real processes on a 2-core machine: keep parallelism modest.
     pool: "forks",
     poolOptions: { forks: { maxForks: 2, minForks: 1 } },
-    reporters: ["default"],
+    reporters: ["default", "./test/summary-reporter.ts"],
   },
 });

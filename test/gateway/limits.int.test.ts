@@ -50,3 +50,23 @@ describe("idle connections", () => {
     expect(await alive.request({ logout: true })).toEqual({ ok: true });
   });
 });
+
+describe("connection limit", () => {
+  it("refuses upgrades past MaxConnections with 503 and says why", async () => {
+    const gw = resources.add(await startGateway({ config: { MaxConnections: 2 } }), (g) => g.stop());
+    const a = resources.add(await TestClient.connect(gw.url()), (c) => c.close());
+    resources.add(await TestClient.connect(gw.url()), (c) => c.close());
+    await expect(TestClient.connect(gw.url())).rejects.toThrow(/503/);
+    await gw.proc.waitForLine(/connection limit reached/);
+    a.close();
+    await a.closed;
+    const again = resources.add(await TestClient.connect(gw.url()), (c) => c.close());
+    expect(await again.auth("read-only", "")).toEqual({ ok: true });
+  });
+
+  it("derives the limit from the open-file limit by default", async () => {
+    const gw = resources.add(await startGateway(), (g) => g.stop());
+    const line = JSON.parse(await gw.proc.waitForLine(/"msg":"listening"/)) as { maxConnections?: number };
+    expect(line.maxConnections).toBeGreaterThan(0);
+  });
+});

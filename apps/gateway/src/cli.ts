@@ -10,7 +10,8 @@ const envHelp = `
 Environment (flags win over environment, environment over the file):
   ROCKET_HOST, ROCKET_PORT, ROCKET_REDIS_URL, ROCKET_LOG_LEVEL, ROCKET_METRICS_PORT,
   ROCKET_STATIC_DIR, ROCKET_MAX_PAYLOAD_BYTES, ROCKET_MAX_BACKPRESSURE_BYTES,
-  ROCKET_IDLE_TIMEOUT_SECONDS, ROCKET_PUBLISH_TIMEOUT_MS, ROCKET_DRAIN_TIMEOUT_MS
+  ROCKET_IDLE_TIMEOUT_SECONDS, ROCKET_PUBLISH_TIMEOUT_MS, ROCKET_DRAIN_TIMEOUT_MS,
+  ROCKET_MAX_CONNECTIONS
   ROCKET_SECRET   read-write secret of the default hub "/" (used when the file names
                   no hubs; without it one is generated and printed at start)
 

@@ -67,6 +67,8 @@ export const fileConfigSchema = z
     PublishTimeoutMs: positiveInt.default(2000),
     /** On SIGTERM, close clients spread over this window before exiting. Default 2000. */
     DrainTimeoutMs: z.coerce.number().int().min(0).max(60000).default(2000),
+    /** Most WebSocket connections this node holds; past it upgrades get 503. Default 0: the open-file limit less a reserve. */
+    MaxConnections: z.coerce.number().int().min(0).default(0),
   })
   .superRefine((cfg, ctx) => {
     if ((cfg.TLSCertFile === "") !== (cfg.TLSKeyFile === "")) {

@@ -30,6 +30,8 @@ export interface Config {
   readonly maxBackpressureBytes: number;
   readonly publishTimeoutMs: number;
   readonly drainTimeoutMs: number;
+  /** Connection cap; 0 means "derive from the open-file limit" (done by main). */
+  readonly maxConnections: number;
   /** Set when the read-write secret of the default hub was generated at start (print it once). */
   readonly generatedSecret: string | undefined;
 }
@@ -58,6 +60,7 @@ export const envKeys: Readonly<Record<string, TopKey>> = {
   ROCKET_IDLE_TIMEOUT_SECONDS: "IdleTimeoutSeconds",
   ROCKET_PUBLISH_TIMEOUT_MS: "PublishTimeoutMs",
   ROCKET_DRAIN_TIMEOUT_MS: "DrainTimeoutMs",
+  ROCKET_MAX_CONNECTIONS: "MaxConnections",
 };
 
 /** Command-line flags (as commander names them) and the file key each overrides. */
@@ -186,6 +189,7 @@ function resolve(file: FileConfig, sources: ConfigSources): Config {
     maxBackpressureBytes: file.MaxBackpressureBytes,
     publishTimeoutMs: file.PublishTimeoutMs,
     drainTimeoutMs: file.DrainTimeoutMs,
+    maxConnections: file.MaxConnections,
     generatedSecret,
   });
 }

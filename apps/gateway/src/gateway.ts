@@ -21,6 +21,8 @@ export interface GatewayDeps {
   readonly createBus: (deliver: DeliverFn) => Bus;
   readonly staticFiles?: ReadonlyMap<string, StaticFile> | undefined;
   readonly version: string;
+  /** Most connections held at once (from MaxConnections or the open-file limit); more get 503. */
+  readonly maxConnections: number;
 }
 
 export interface Gateway {
@@ -91,6 +93,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
   // `hardBackpressure` only catches a burst that outruns the check. Never a silent drop.
   const sweepEveryBytes = Math.max(1, Math.floor(config.maxBackpressureBytes / 2));
   const hardBackpressure = config.maxBackpressureBytes * 2 + uwsMaxPayload * 2;
+  let lastFullLog = 0;
   let bytesSinceSweep = 0;
   let sweepScheduled = false;
 
@@ -106,6 +109,19 @@ export function createGateway(deps: GatewayDeps): Gateway {
         if (state !== "running") {
           hub.counters.upgradeRefused("draining");
           res.writeStatus("503 Service Unavailable").end("draining\n");
+          return;
+        }
+        if (sockets.size >= deps.maxConnections) {
+          hub.counters.upgradeRefused("full");
+          const now = Date.now();
+          if (now - lastFullLog > 10_000) {
+            lastFullLog = now;
+            logger.error(
+              { connections: sockets.size, maxConnections: deps.maxConnections },
+              "connection limit reached: refusing new clients with 503",
+            );
+          }
+          res.writeStatus("503 Service Unavailable").end("server full\n");
           return;
         }
         const origin = req.getHeader("origin");

@@ -4,6 +4,7 @@ import type { BusObserver } from "@rocket/bus";
 import { createBus } from "./bus-factory.js";
 import { parseCli } from "./cli.js";
 import { ConfigError, loadConfig } from "./config.js";
+import { connectionsUnderFdLimit } from "./fd-limit.js";
 import { createGateway } from "./gateway.js";
 import { createHubLogger, createLogger, createStdout } from "./logger.js";
 import { createMetrics, type Metrics } from "./metrics.js";
@@ -49,6 +50,14 @@ async function main(): Promise<void> {
 
   const staticFiles = config.staticDir ? loadStaticFiles(config.staticDir) : undefined;
   const observer = busObserver(metrics);
+  const fds = connectionsUnderFdLimit();
+  const maxConnections = config.maxConnections > 0 ? config.maxConnections : (fds?.max ?? Number.MAX_SAFE_INTEGER);
+  if (fds && config.maxConnections > fds.max) {
+    logger.warn(
+      { maxConnections: config.maxConnections, openFileLimit: fds.limit },
+      "MaxConnections is above what the open-file limit allows",
+    );
+  }
   const gateway = createGateway({
     config,
     uws,
@@ -59,6 +68,7 @@ async function main(): Promise<void> {
       createBus({ redisUrl: config.redisUrl, deliver, observer, logger, publishTimeoutMs: config.publishTimeoutMs, node }),
     staticFiles,
     version,
+    maxConnections,
   });
 
   let stopping = false;
@@ -101,6 +111,7 @@ async function main(): Promise<void> {
       hubs: config.hubs.map((h) => h.path),
       bus: gateway.bus.kind,
       static: config.staticDir,
+      maxConnections: maxConnections === Number.MAX_SAFE_INTEGER ? undefined : maxConnections,
       version,
     },
     "listening",
