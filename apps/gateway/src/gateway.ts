@@ -84,6 +84,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
 
   const bus = deps.createBus(deliver);
   const isReady = () => state === "running" && bus.isReady();
+  metrics.readiness(isReady);
 
   // uWS closes frames over its own limit without a close code; give it headroom and send 1009 ourselves.
   const uwsMaxPayload = Math.min(16 * 1024 * 1024, Math.max(config.maxPayloadBytes * 4, config.maxPayloadBytes + 4096));
@@ -238,7 +239,6 @@ export function createGateway(deps: GatewayDeps): Gateway {
         metricsPort = await listen(metricsApp, config.metricsPort);
       }
       state = "running";
-      metrics.ready.set(1);
       sweepTimer = setInterval(sweepSlowConsumers, slowConsumerSweepMs);
       sweepTimer.unref();
       return { port, metricsPort };
@@ -246,7 +246,6 @@ export function createGateway(deps: GatewayDeps): Gateway {
     shutdown() {
       shutdownPromise ??= (async () => {
         state = "draining";
-        metrics.ready.set(0);
         for (const token of listenSockets) uws.us_listen_socket_close(token);
         listenSockets.length = 0;
         logger.info({ clients: sockets.size, drainTimeoutMs: config.drainTimeoutMs }, "closing clients with 1001");

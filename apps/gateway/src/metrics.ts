@@ -15,6 +15,7 @@ export function createMetrics(options: { version: string }) {
   const r = [registry];
 
   const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  let readySource: () => boolean = () => false;
   loopDelay.enable();
 
   const metrics = {
@@ -139,7 +140,18 @@ export function createMetrics(options: { version: string }) {
       help: "Pub/sub liveness canaries that did not come back in time (subscriber connection rebuilt).",
       registers: r,
     }),
-    ready: new Gauge({ name: "rocket_ready", help: "1 when /readyz answers 200.", registers: r }),
+    ready: new Gauge({
+      name: "rocket_ready",
+      help: "1 when /readyz answers 200 (accepting clients and, in cluster mode, Redis usable).",
+      registers: r,
+      collect() {
+        this.set(readySource() ? 1 : 0);
+      },
+    }),
+    /** Tells the `rocket_ready` gauge where readiness comes from. */
+    readiness(source: () => boolean): void {
+      readySource = source;
+    },
     eventLoopLag: new Gauge({
       name: "rocket_event_loop_lag_seconds",
       help: "99th percentile event-loop delay since the previous scrape.",
