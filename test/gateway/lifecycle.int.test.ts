@@ -50,6 +50,11 @@ describe("configuration", () => {
     expect(env.code).toBe(2);
     expect(env.stderr).toContain("ROCKET_PORT");
 
+    const redis = await refusedStart(["--redis", "http://user:hunter2@example:6379"]);
+    expect(redis.code).toBe(2);
+    expect(redis.stderr).toContain("--redis");
+    expect(redis.stderr).not.toContain("hunter2");
+
     const flag = await refusedStart(["--port", "99999"]);
     expect(flag.code).toBe(2);
     expect(flag.stderr).toContain("--port");

@@ -3,3 +3,4 @@ export { type GatewayOptions, type GatewayProc, rocketBin, startGateway } from "
 export { freePort, until } from "./ports.js";
 export { type Proc, Resources, startProcess } from "./process.js";
 export { type RedisProc, redisCli, startRedis } from "./redis.js";
+export { type RedisClusterProc, startRedisCluster } from "./redis-cluster.js";

@@ -1,4 +1,13 @@
-import { type Bus, type BusLogger, type BusObserver, createMemoryBus, type DeliverFn } from "@rocket/bus";
+import {
+  type Bus,
+  type BusLogger,
+  type BusObserver,
+  createMemoryBus,
+  createRedisBus,
+  type DeliverFn,
+  parseRedisUrl,
+  RedisUrlError,
+} from "@rocket/bus";
 import { ConfigError } from "./config.js";
 
 export interface BusFactoryOptions {
@@ -12,9 +21,28 @@ export interface BusFactoryOptions {
   readonly node: string;
 }
 
-/** Chooses the bus: in-process without a Redis URL, Redis (single or Cluster) with one. */
+/**
+ * Chooses the bus: in-process without a Redis URL, Redis (single or Cluster) with one.
+ * A malformed URL is a {@link ConfigError} naming the setting (never echoing a password).
+ */
 export function createBus(options: BusFactoryOptions): Bus {
-  const { redisUrl, deliver, observer, logger } = options;
+  const { redisUrl, deliver, observer, logger, publishTimeoutMs, node } = options;
   if (redisUrl === undefined) return createMemoryBus({ deliver, observer, logger: logger.child({ bus: "memory" }) });
-  throw new ConfigError(`--redis ${redisUrl}: cluster mode is not available in this build`);
+  let kind: string;
+  try {
+    kind = parseRedisUrl(redisUrl).kind;
+  } catch (err) {
+    if (err instanceof RedisUrlError) {
+      throw new ConfigError(`RedisUrl (--redis, ROCKET_REDIS_URL): ${err.message}`, { cause: err });
+    }
+    throw err;
+  }
+  return createRedisBus({
+    url: redisUrl,
+    deliver,
+    observer,
+    logger: logger.child({ bus: kind }),
+    publishTimeoutMs,
+    node,
+  });
 }

@@ -1,3 +1,4 @@
+import { parseRedisUrl, RedisUrlError } from "@rocket/bus";
 import { z } from "zod";
 
 /**
@@ -48,7 +49,18 @@ export const fileConfigSchema = z
     /** The hubs; without any, one hub at "/" (read-only open, read-write from ROCKET_SECRET or generated). */
     Hubs: z.array(hubSchema).default([]),
     /** Redis URL for cluster mode (redis://, rediss://, or redis+cluster:// seed list). Default: none, one node. */
-    RedisUrl: z.string().default(""),
+    RedisUrl: z
+      .string()
+      .default("")
+      .superRefine((url, ctx) => {
+        if (url === "") return;
+        try {
+          parseRedisUrl(url);
+        } catch (err) {
+          if (!(err instanceof RedisUrlError)) throw err;
+          ctx.addIssue({ code: "custom", message: err.message });
+        }
+      }),
     /** pino level. Default "info". */
     LogLevel: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
     /** Serve /metrics on this port instead of the main one. Default: the main port. */

@@ -1,4 +1,4 @@
-import type { HubSecrets } from "@rocket/protocol";
+import { commandTypes, errorCodes, type HubSecrets } from "@rocket/protocol";
 import type { Logger } from "pino";
 import type { HubConfig } from "./config.js";
 import type { Metrics } from "./metrics.js";
@@ -42,6 +42,16 @@ export function createHub(config: HubConfig, metrics: Metrics, logger: Logger): 
     return child;
   };
   const topicPrefix = `${config.path}:`;
+  // Series for the common label values exist from the start, so rates and alerts see 0, not "no data".
+  for (const command of [...commandTypes, "invalid"]) metrics.framesReceived.labels({ ...hub, command }).inc(0);
+  for (const code of ["ok", ...errorCodes]) metrics.replies.labels({ ...hub, code }).inc(0);
+  for (const limit of ["payload", "depth", "channel_name", "backpressure"])
+    metrics.limitBreaches.labels({ ...hub, limit }).inc(0);
+  for (const code of ["1000", "1001", "1006", "1009", "4008"]) metrics.connectionsClosed.labels({ ...hub, code }).inc(0);
+  metrics.slowConsumerDisconnects.labels(hub).inc(0);
+  metrics.publishesAccepted.labels(hub).inc(0);
+  metrics.messagesDelivered.labels(hub).inc(0);
+  metrics.connectionsOpen.labels(hub).set(0);
   return {
     path: config.path,
     secrets: config.secrets,

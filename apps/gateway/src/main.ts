@@ -46,7 +46,7 @@ async function main(): Promise<void> {
   const logSettings = { level: config.logLevel, pretty: process.stdout.isTTY === true, base: { node } };
   const stdout = createStdout(logSettings);
   const logger = createLogger(logSettings, stdout);
-  const metrics = createMetrics({ version });
+  const metrics = createMetrics({ version, redis: config.redisUrl !== undefined });
 
   const staticFiles = config.staticDir ? loadStaticFiles(config.staticDir) : undefined;
   const observer = busObserver(metrics);

@@ -9,9 +9,13 @@ const latencyBuckets = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 
  * low-cardinality by construction: hub paths come from the config, commands and codes from
  * the protocol's tables; never a channel or a client.
  */
-export function createMetrics(options: { version: string }) {
+export function createMetrics(options: { version: string; redis: boolean }) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  // promtool rejects gauges named *_total; these three are sums of nodejs_active_*{type}.
+  for (const name of ["nodejs_active_handles_total", "nodejs_active_requests_total", "nodejs_active_resources_total"]) {
+    registry.removeSingleMetric(name);
+  }
   const r = [registry];
 
   const loopDelay = monitorEventLoopDelay({ resolution: 10 });
@@ -88,7 +92,7 @@ export function createMetrics(options: { version: string }) {
     }),
     limitBreaches: new Counter({
       name: "rocket_limit_breaches_total",
-      help: "Frames or clients over a configured limit, by limit (payload, depth, channel_name, backpressure, utf8).",
+      help: "Frames or clients over a configured limit, by limit (payload, depth, channel_name, backpressure).",
       labelNames: ["hub", "limit"],
       registers: r,
     }),
@@ -157,13 +161,15 @@ export function createMetrics(options: { version: string }) {
       help: "99th percentile event-loop delay since the previous scrape.",
       registers: r,
       collect() {
-        this.set(loopDelay.percentile(99) / 1e9);
+        // The histogram includes its own 10 ms sampling interval; an idle loop reads 0.
+        this.set(Math.max(0, loopDelay.percentile(99) / 1e9 - 0.01));
         loopDelay.reset();
       },
     }),
   };
   metrics.buildInfo.set({ version: options.version, nodejs: process.version }, 1);
-  metrics.redisUp.set(1);
+  // Down until the Redis bus says it connected; the in-process bus is always "up".
+  metrics.redisUp.set(options.redis ? 0 : 1);
   return metrics;
 }
 

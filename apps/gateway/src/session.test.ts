@@ -19,7 +19,7 @@ function setup(bus?: Bus) {
   const theBus = bus ?? createMemoryBus({ deliver: (_t, frame) => deliveries.push(Buffer.from(frame).toString()) });
   const hub = createHub(
     { path: "/", secrets: { readOnly: "", readWrite: "rw" }, logFile: "", allowedOrigins: undefined, compression: false },
-    createMetrics({ version: "test" }),
+    createMetrics({ version: "test", redis: false }),
     pino({ level: "silent" }),
   );
   const session = new Session(hub, theBus, socket, { maxDepth: 32 });

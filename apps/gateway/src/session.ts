@@ -61,6 +61,7 @@ export class Session {
     const command = decode(frame, this.limits);
     if (command.type === "error") {
       this.hub.counters.frame("invalid");
+      if (command.reason === "depth") this.hub.counters.limit("depth");
       this.reply(errorReply(command.code));
       return;
     }

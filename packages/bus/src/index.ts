@@ -8,3 +8,6 @@ export {
   nowMs,
 } from "./bus.js";
 export { createMemoryBus } from "./bus-memory.js";
+export { createRedisBus, type RedisBusOptions } from "./bus-redis.js";
+export { defaultRedisPrefix } from "./redis-names.js";
+export { parseRedisUrl, type RedisAddress, type RedisTarget, RedisUrlError, redactRedisUrl } from "./redis-url.js";

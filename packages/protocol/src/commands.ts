@@ -55,6 +55,8 @@ export const commandTypes: readonly CommandType[] = ["auth", "subscribe", "unsub
 export interface DecodeError {
   readonly type: "error";
   readonly code: ErrorCode;
+  /** Why, for metrics and logs: too deep, not UTF-8, not JSON, or not a command's shape. */
+  readonly reason: "depth" | "utf8" | "json" | "shape";
 }
 
 /** What `decode` returns: a command, or the error to reply with. */

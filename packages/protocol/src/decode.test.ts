@@ -58,21 +58,21 @@ describe("decode", () => {
       '{"publish":{"event":"E","channel":7}}',
       '{"logout":true,"disconnect":true}',
     ]) {
-      expect(decode(frame), frame).toEqual({ type: "error", code: ErrorCode.InvalidData });
+      expect(decode(frame), frame).toMatchObject({ type: "error", code: ErrorCode.InvalidData });
     }
   });
 
   it("refuses frames nested deeper than the limit, however deep", () => {
     const deep = (n: number) => `{"publish":{"event":"E","channel":"C","data":${"[".repeat(n)}${"]".repeat(n)}}}`;
     expect(decode(deep(30)).type).toBe("publish");
-    expect(decode(deep(31))).toEqual({ type: "error", code: ErrorCode.InvalidData });
-    expect(decode(deep(1_000_000))).toEqual({ type: "error", code: ErrorCode.InvalidData });
+    expect(decode(deep(31))).toEqual({ type: "error", code: ErrorCode.InvalidData, reason: "depth" });
+    expect(decode(deep(1_000_000))).toEqual({ type: "error", code: ErrorCode.InvalidData, reason: "depth" });
     expect(decode(deep(40), { maxDepth: 64 }).type).toBe("publish");
     expect(exceedsDepth('["[[[[[[[["]', 2)).toBe(false);
   });
 
   it("treats invalid UTF-8 as invalid_data", () => {
-    expect(decode(new Uint8Array([0x7b, 0xff, 0x7d]))).toEqual({ type: "error", code: ErrorCode.InvalidData });
+    expect(decode(new Uint8Array([0x7b, 0xff, 0x7d]))).toEqual({ type: "error", code: ErrorCode.InvalidData, reason: "utf8" });
     expect(decode(bytes('{"logout":true}')).type).toBe("logout");
     expect(decode(bytes('{"logout":true}').buffer as ArrayBuffer).type).toBe("logout");
   });

@@ -8,7 +8,12 @@ export interface DecodeOptions {
   readonly maxDepth?: number;
 }
 
-const invalidData: DecodeError = Object.freeze({ type: "error", code: ErrorCode.InvalidData });
+const invalid = (reason: DecodeError["reason"]): DecodeError =>
+  Object.freeze({ type: "error", code: ErrorCode.InvalidData, reason });
+const invalidData = invalid("shape");
+const tooDeep = invalid("depth");
+const notUtf8 = invalid("utf8");
+const notJson = invalid("json");
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /**
@@ -25,17 +30,17 @@ export function decode(frame: string | Uint8Array | ArrayBuffer, options: Decode
     try {
       text = utf8.decode(frame);
     } catch {
-      return invalidData;
+      return notUtf8;
     }
   }
   // JSON.parse copes with any depth, but everything after it (stringify, logging,
   // structured clone) recurses: refuse deep frames before they get that far.
-  if (exceedsDepth(text, options.maxDepth ?? 32)) return invalidData;
+  if (exceedsDepth(text, options.maxDepth ?? 32)) return tooDeep;
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch {
-    return invalidData;
+    return notJson;
   }
   if (!isObject(parsed)) return invalidData;
   const keys = Object.keys(parsed);

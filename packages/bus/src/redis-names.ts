@@ -1,0 +1,42 @@
+/** The prefix every Redis key and channel of Rocket starts with. */
+export const defaultRedisPrefix = "rocket:";
+
+/**
+ * The names Rocket uses in Redis, all under one prefix so that Rocket shares a Redis with
+ * other programs safely. Topics are `<hubPath>:<channel>`, so every message channel and
+ * registry key names its hub. No `{…}` hash tags: in a Redis Cluster each channel hashes to
+ * its own slot, which spreads publish load over the shards.
+ */
+export interface RedisNames {
+  readonly prefix: string;
+  /** Pub/sub channel of a topic: `rocket:msg:<hubPath>:<channel>`. */
+  channel(topic: string): string;
+  /** Set of the channels ever created in a hub: `rocket:channels:<hubPath>`. */
+  registry(namespace: string): string;
+  /** A node's liveness canary channel: `rocket:canary:<node>` (plus `:<n>` per cluster shard). */
+  canary(node: string): string;
+  /** A node's heartbeat key (value: the Redis run id it last subscribed on): `rocket:node:<node>`. */
+  heartbeat(node: string): string;
+  /** Set of the nodes that keep a heartbeat: `rocket:nodes`. */
+  readonly nodes: string;
+}
+
+export function redisNames(prefix = defaultRedisPrefix): RedisNames {
+  return {
+    prefix,
+    channel: (topic) => `${prefix}msg:${topic}`,
+    registry: (namespace) => `${prefix}channels:${namespace}`,
+    canary: (node) => `${prefix}canary:${node}`,
+    heartbeat: (node) => `${prefix}node:${node}`,
+    nodes: `${prefix}nodes`,
+  };
+}
+
+/**
+ * The lookup key of a channel as it arrives from Redis (bytes): its UTF-8 bytes read as
+ * latin1, so that `Buffer#toString("latin1")` on the received name finds it without a UTF-8
+ * decode.
+ */
+export function channelKey(channel: string): string {
+  return Buffer.from(channel, "utf8").toString("latin1");
+}

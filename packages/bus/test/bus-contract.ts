@@ -1,0 +1,227 @@
+import { randomUUID } from "node:crypto";
+import { afterEach, describe, expect, it } from "vitest";
+import { type Bus, BusUnavailableError, type DeliverFn, nowMs } from "../src/index.js";
+
+/** How a contract run makes buses. */
+export interface BusContractFactory {
+  /**
+   * Creates a bus and resolves once it is ready. Buses created with the same `scope` are
+   * nodes of one cluster; different scopes must not see each other's messages or channels.
+   * Called inside tests, so it may use what a `beforeAll` hook started.
+   */
+  create(deliver: DeliverFn, scope: string): Promise<Bus>;
+  /** Whether buses of one scope reach each other (false for the in-process bus). */
+  readonly multiNode: boolean;
+}
+
+interface Received {
+  readonly topic: string;
+  readonly text: string;
+  readonly publishedAtMs: number;
+}
+
+/** A bus and what it delivered, with a way to wait for deliveries. */
+interface Node {
+  readonly bus: Bus;
+  readonly received: Received[];
+  waitFor(count: number, timeoutMs?: number): Promise<Received[]>;
+}
+
+/**
+ * The behaviour every Bus implementation shares: order, reference-counted unsubscribe,
+ * idempotent close, isolation of topics, namespaces and scopes, the channel registry, and
+ * (for multi-node buses) delivery and one order across nodes.
+ */
+export function runBusContract(name: string, factory: BusContractFactory): void {
+  describe(`Bus contract: ${name}`, () => {
+    const open: Bus[] = [];
+    afterEach(async () => {
+      await Promise.all(open.splice(0).map((b) => b.close()));
+    });
+
+    const node = async (scope: string): Promise<Node> => {
+      const received: Received[] = [];
+      const waiters = new Set<() => void>();
+      const bus = await factory.create((topic, frame, publishedAtMs) => {
+        received.push({ topic, text: Buffer.from(frame).toString("latin1"), publishedAtMs });
+        for (const w of [...waiters]) w();
+      }, scope);
+      open.push(bus);
+      return {
+        bus,
+        received,
+        waitFor(count, timeoutMs = 5000) {
+          return new Promise((resolve, reject) => {
+            const check = () => {
+              if (received.length < count) return false;
+              clearTimeout(timer);
+              waiters.delete(check);
+              resolve(received.slice(0, count));
+              return true;
+            };
+            const timer = setTimeout(() => {
+              waiters.delete(check);
+              reject(new Error(`received ${received.length} of ${count}`));
+            }, timeoutMs);
+            if (!check()) waiters.add(check);
+          });
+        },
+      };
+    };
+    const scope = () => `t${randomUUID().slice(0, 8)}`;
+    const bytes = (text: string) => Buffer.from(text, "latin1");
+
+    it("is ready and delivers the publisher's bytes untouched, with the publish time", async () => {
+      const n = await node(scope());
+      expect(n.bus.isReady()).toBe(true);
+      await n.bus.subscribe("/:room");
+      const frame = Buffer.from([0, 1, 2, 0xff, 0xfe, 0x7b, 0x22, 0x0a]);
+      const before = nowMs();
+      await n.bus.publish("/:room", frame);
+      const [got] = await n.waitFor(1);
+      expect(got!.topic).toBe("/:room");
+      expect(Buffer.from(got!.text, "latin1").equals(frame)).toBe(true);
+      expect(got!.publishedAtMs).toBeGreaterThanOrEqual(before - 1);
+      expect(got!.publishedAtMs).toBeLessThanOrEqual(nowMs() + 1);
+    });
+
+    it("delivers in publish order", async () => {
+      const n = await node(scope());
+      await n.bus.subscribe("/:order");
+      const sent = Array.from({ length: 300 }, (_, i) => `m${i}`);
+      await Promise.all(sent.map((m) => n.bus.publish("/:order", bytes(m))));
+      expect((await n.waitFor(300)).map((r) => r.text)).toEqual(sent);
+    });
+
+    it("resolves a publish nobody is subscribed to, and delivers nothing", async () => {
+      const n = await node(scope());
+      await n.bus.publish("/:nobody", bytes("lost"));
+      await n.bus.subscribe("/:nobody");
+      await n.bus.publish("/:nobody", bytes("after"));
+      expect((await n.waitFor(1)).map((r) => r.text)).toEqual(["after"]);
+      expect(n.received).toHaveLength(1);
+    });
+
+    it("counts references: only the last unsubscribe stops delivery", async () => {
+      const n = await node(scope());
+      await n.bus.subscribe("/:refs");
+      await n.bus.subscribe("/:refs");
+      await n.bus.unsubscribe("/:refs");
+      await n.bus.publish("/:refs", bytes("one"));
+      await n.waitFor(1);
+      await n.bus.unsubscribe("/:refs");
+      // Acknowledged while unsubscribed: it can never arrive, even after subscribing again.
+      await n.bus.publish("/:refs", bytes("two"));
+      await n.bus.subscribe("/:refs");
+      await n.bus.publish("/:refs", bytes("three"));
+      await n.waitFor(2);
+      expect(n.received.map((r) => r.text)).toEqual(["one", "three"]);
+    });
+
+    it("treats unsubscribing a topic never subscribed as a no-op", async () => {
+      const n = await node(scope());
+      await expect(n.bus.unsubscribe("/:never")).resolves.toBeUndefined();
+      await n.bus.subscribe("/:after");
+      await n.bus.publish("/:after", bytes("x"));
+      await n.waitFor(1);
+    });
+
+    it("keeps topics apart when one name is a prefix of another", async () => {
+      const n = await node(scope());
+      await n.bus.subscribe("/a:x");
+      await n.bus.publish("/a:xy", bytes("wrong channel"));
+      await n.bus.publish("/ab:x", bytes("wrong hub"));
+      await n.bus.publish("/a:x", bytes("right"));
+      await n.waitFor(1);
+      await n.bus.subscribe("/a:xy");
+      await n.bus.publish("/a:xy", bytes("now subscribed"));
+      await n.waitFor(2);
+      expect(n.received.map((r) => [r.topic, r.text])).toEqual([
+        ["/a:x", "right"],
+        ["/a:xy", "now subscribed"],
+      ]);
+    });
+
+    it("keeps scopes apart (a different prefix is a different cluster)", async () => {
+      const a = await node(scope());
+      const b = await node(scope());
+      await a.bus.subscribe("/:same");
+      await b.bus.subscribe("/:same");
+      await a.bus.registerChannel("/", "same");
+      await a.bus.publish("/:same", bytes("for a"));
+      await a.waitFor(1);
+      await b.bus.publish("/:same", bytes("for b"));
+      await b.waitFor(1);
+      expect(b.received.map((r) => r.text)).toEqual(["for b"]);
+      expect(a.received.map((r) => r.text)).toEqual(["for a"]);
+      expect(await b.bus.channelExists("/", "same")).toBe(false);
+    });
+
+    it("registers channels per namespace; a known channel is answered synchronously", async () => {
+      const n = await node(scope());
+      expect(await n.bus.channelExists("/", "reg")).toBe(false);
+      await n.bus.registerChannel("/", "reg");
+      await n.bus.registerChannel("/", "reg");
+      expect(n.bus.channelExists("/", "reg")).toBe(true);
+      expect(await n.bus.channelExists("/other", "reg")).toBe(false);
+      expect(await n.bus.channelExists("/", "re")).toBe(false);
+      expect(await n.bus.channelExists("/", "reg2")).toBe(false);
+    });
+
+    it("closes idempotently; afterwards it is not ready and refuses work", async () => {
+      const n = await node(scope());
+      await n.bus.subscribe("/:c");
+      const first = n.bus.close();
+      expect(n.bus.close()).toBe(first);
+      await first;
+      expect(n.bus.isReady()).toBe(false);
+      await expect(n.bus.publish("/:c", bytes("x"))).rejects.toBeInstanceOf(BusUnavailableError);
+      await expect(n.bus.subscribe("/:c")).rejects.toBeInstanceOf(BusUnavailableError);
+      await expect(n.bus.unsubscribe("/:c")).resolves.toBeUndefined();
+      await n.bus.close();
+    });
+
+    if (factory.multiNode) {
+      it("delivers a publish once to every node subscribed, the origin included", async () => {
+        const s = scope();
+        const [a, b, c] = await Promise.all([node(s), node(s), node(s)]);
+        await Promise.all([a, b].map((n) => n.bus.subscribe("/:fan")));
+        await a.bus.publish("/:fan", bytes("hello"));
+        await Promise.all([a.waitFor(1), b.waitFor(1)]);
+        await c.bus.subscribe("/:fan");
+        await b.bus.publish("/:fan", bytes("again"));
+        await Promise.all([a.waitFor(2), b.waitFor(2), c.waitFor(1)]);
+        expect(a.received.map((r) => r.text)).toEqual(["hello", "again"]);
+        expect(b.received.map((r) => r.text)).toEqual(["hello", "again"]);
+        expect(c.received.map((r) => r.text)).toEqual(["again"]);
+      });
+
+      it("gives every node the same order of interleaved publishes from two nodes", async () => {
+        const s = scope();
+        const [a, b, c] = await Promise.all([node(s), node(s), node(s)]);
+        await Promise.all([a, b, c].map((n) => n.bus.subscribe("/:mix")));
+        const fromA = Array.from({ length: 200 }, (_, i) => `a${i}`);
+        const fromB = Array.from({ length: 200 }, (_, i) => `b${i}`);
+        await Promise.all([
+          ...fromA.map((m) => a.bus.publish("/:mix", bytes(m))),
+          ...fromB.map((m) => b.bus.publish("/:mix", bytes(m))),
+        ]);
+        const seen = await Promise.all([a, b, c].map((n) => n.waitFor(400)));
+        const orders = seen.map((list) => list.map((r) => r.text));
+        expect(orders[1]).toEqual(orders[0]);
+        expect(orders[2]).toEqual(orders[0]);
+        expect(orders[0]!.filter((m) => m.startsWith("a"))).toEqual(fromA);
+        expect(orders[0]!.filter((m) => m.startsWith("b"))).toEqual(fromB);
+      });
+
+      it("shares the channel registry between nodes", async () => {
+        const s = scope();
+        const [a, b] = await Promise.all([node(s), node(s)]);
+        await a.bus.registerChannel("/hub", "shared");
+        expect(await b.bus.channelExists("/hub", "shared")).toBe(true);
+        expect(b.bus.channelExists("/hub", "shared")).toBe(true);
+        expect(await b.bus.channelExists("/hub", "other")).toBe(false);
+      });
+    }
+  });
+}

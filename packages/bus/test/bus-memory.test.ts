@@ -1,0 +1,7 @@
+import { createMemoryBus } from "../src/index.js";
+import { runBusContract } from "./bus-contract.js";
+
+runBusContract("in-process", {
+  multiNode: false,
+  create: async (deliver) => createMemoryBus({ deliver }),
+});

@@ -1,0 +1,128 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { type RedisProc, Resources, startRedis, until } from "../../../test/harness/index.js";
+import { type Bus, BusUnavailableError } from "../src/index.js";
+import { EventLog } from "./events.js";
+import { readyRedisBus } from "./redis-bus.js";
+import { startTcpProxy } from "./tcp-proxy.js";
+
+type Happening =
+  | { node: string; kind: "ready"; ready: boolean; reason: string }
+  | { node: string; kind: "connection"; up: boolean }
+  | { node: string; kind: "reconnected" }
+  | { node: string; kind: "deliver"; text: string }
+  | { node: string; kind: "log"; msg: string; obj: object };
+
+describe("Redis outage (one bus per node, in process)", () => {
+  const resources = new Resources();
+  let redis: RedisProc;
+  let log: EventLog<Happening>;
+  beforeEach(async () => {
+    redis = resources.add(await startRedis(), (r) => r.stop());
+    log = new EventLog<Happening>();
+  });
+  afterEach(() => resources.close());
+
+  const node = async (name: string, options: { url?: string; peerGraceMs?: number } = {}): Promise<Bus> => {
+    const record = (msg: string | undefined, obj: object) => log.push({ node: name, kind: "log", msg: msg ?? "", obj });
+    return resources.add(
+      await readyRedisBus({
+        url: options.url ?? redis.url,
+        node: name,
+        peerGraceMs: options.peerGraceMs,
+        deliver: (_topic, frame) => log.push({ node: name, kind: "deliver", text: Buffer.from(frame).toString() }),
+        logger: { debug: () => {}, info: (o, m) => record(m, o), warn: (o, m) => record(m, o), error: (o, m) => record(m, o) },
+        observer: {
+          readyChanged: (ready, reason) => log.push({ node: name, kind: "ready", ready, reason }),
+          connectionChanged: (up) => log.push({ node: name, kind: "connection", up }),
+          reconnected: () => log.push({ node: name, kind: "reconnected" }),
+        },
+      }),
+      (b) => b.close(),
+    );
+  };
+  const became = (name: string, ready: boolean, from: number, timeoutMs = 5000) =>
+    log.waitFor((e) => e.node === name && e.kind === "ready" && e.ready === ready, timeoutMs, from, `${name} ready=${ready}`);
+  const delivered = (name: string, text: string, from = 0) =>
+    log.waitFor((e) => e.node === name && e.kind === "deliver" && e.text === text, 5000, from, `${name} got ${text}`);
+
+  it("fails fast while Redis is down and restores subscriptions and registry when it returns", async () => {
+    const a = await node("a");
+    const b = await node("b");
+    await Promise.all([a.subscribe("/:o"), b.subscribe("/:o"), a.registerChannel("/", "o"), b.registerChannel("/hub", "kept")]);
+    expect(await a.channelExists("/hub", "kept")).toBe(true);
+
+    const from = log.items.length;
+    await redis.kill9();
+    await Promise.all([became("a", false, from), became("b", false, from)]);
+    const started = performance.now();
+    await expect(a.publish("/:o", Buffer.from("down"))).rejects.toBeInstanceOf(BusUnavailableError);
+    await expect(b.subscribe("/:new")).rejects.toBeInstanceOf(BusUnavailableError);
+    await expect(Promise.resolve(a.channelExists("/", "unknown"))).rejects.toBeInstanceOf(BusUnavailableError);
+    expect(performance.now() - started).toBeLessThan(2000);
+    expect(a.channelExists("/", "o")).toBe(true);
+
+    await redis.restart();
+    await Promise.all([became("a", true, from), became("b", true, from)]);
+    expect(
+      log.items
+        .slice(from)
+        .filter((e) => e.kind === "reconnected")
+        .map((e) => e.node)
+        .sort(),
+    ).toEqual(["a", "b"]);
+
+    await b.publish("/:o", Buffer.from("back"));
+    await Promise.all([delivered("a", "back", from), delivered("b", "back", from)]);
+    expect(await redis.cli("PUBSUB", "NUMSUB", "rocket:msg:/:o")).toBe("rocket:msg:/:o\n2");
+    expect(await redis.cli("SISMEMBER", "rocket:channels:/", "o")).toBe("1");
+    expect(await redis.cli("SISMEMBER", "rocket:channels:/hub", "kept")).toBe("1");
+  });
+
+  it("acknowledges again only once a peer seen before the outage has resubscribed", async () => {
+    const proxy = resources.add(await startTcpProxy(redis.port), (p) => p.close());
+    const a = await node("a", { peerGraceMs: 30_000 });
+    const b = await node("b", { url: `redis://127.0.0.1:${proxy.port}` });
+    await Promise.all([a.subscribe("/:p"), b.subscribe("/:p")]);
+    // a has seen b once its heartbeat round ran.
+    await log.waitFor((e) => e.node === "a" && e.kind === "log" && e.msg === "peer node joined", 5000, 0, "a sees b");
+
+    const from = log.items.length;
+    proxy.refuse(true);
+    await redis.kill9();
+    await Promise.all([became("a", false, from), became("b", false, from)]);
+    await redis.restart();
+    const runId = /run_id:(\w+)/.exec(await redis.cli("INFO", "server"))![1]!;
+    // a is back and registered on the new run, but waits for b.
+    await waitForKey(redis, "rocket:node:a", runId);
+    expect(a.isReady()).toBe(false);
+    await expect(a.publish("/:p", Buffer.from("too early"))).rejects.toBeInstanceOf(BusUnavailableError);
+
+    proxy.refuse(false);
+    await became("a", true, from);
+    expect(await redis.cli("GET", "rocket:node:b")).toBe(runId);
+    await a.publish("/:p", Buffer.from("after"));
+    await Promise.all([delivered("a", "after", from), delivered("b", "after", from)]);
+  });
+
+  it("goes on without a peer that does not come back within the grace period", async () => {
+    const proxy = resources.add(await startTcpProxy(redis.port), (p) => p.close());
+    const a = await node("a", { peerGraceMs: 500 });
+    await node("b", { url: `redis://127.0.0.1:${proxy.port}` });
+    await log.waitFor((e) => e.node === "a" && e.kind === "log" && e.msg === "peer node joined", 5000, 0, "a sees b");
+
+    const from = log.items.length;
+    proxy.refuse(true);
+    await redis.kill9();
+    await redis.restart();
+    await became("a", true, from);
+    const warning = await log.waitFor((e) => e.node === "a" && e.kind === "log" && e.msg.startsWith("peers did not"), 1000, from);
+    expect((warning as { obj: { peers: string[] } }).obj.peers).toEqual(["b"]);
+    await a.subscribe("/:q");
+    await a.publish("/:q", Buffer.from("alone"));
+    await delivered("a", "alone", from);
+  });
+});
+
+function waitForKey(redis: RedisProc, key: string, value: string): Promise<void> {
+  return until(async () => (await redis.cli("GET", key)) === value, 5000, `${key} = ${value}`);
+}
