@@ -122,16 +122,15 @@ async function main(): Promise<void> {
   }
   if (config.generatedSecret !== undefined) {
     const host = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host;
-    const scheme = config.tls ? "https" : "http";
-    const url = `${scheme}://${host}:${bound.port}/`;
+    const hostPart = host.includes(":") ? `[${host}]` : host;
+    const secure = config.tls !== undefined;
+    const url = config.staticDir
+      ? `${secure ? "https" : "http"}://${hostPart}:${bound.port}/#secret=${encodeURIComponent(config.generatedSecret)}`
+      : `${secure ? "wss" : "ws"}://${hostPart}:${bound.port}/`;
     logger.info(
-      {
-        hub: "/",
-        readWriteSecret: config.generatedSecret,
-        url: config.staticDir ? `${url}#secret=${config.generatedSecret}` : url.replace(/^http/, "ws"),
-      },
+      { hub: "/", readWriteSecret: config.generatedSecret, url },
       config.staticDir
-        ? "generated a read-write secret for this run (set ROCKET_SECRET to choose one); open the url to try the demo"
+        ? "open the demo at url (it carries the generated read-write secret; set ROCKET_SECRET to choose one)"
         : "generated a read-write secret for this run (set ROCKET_SECRET to choose one)",
     );
   }

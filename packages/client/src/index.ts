@@ -1,1 +1,7 @@
-export {};
+export { type BackoffOptions, backoffDelay } from "./backoff.js";
+export { type ConnectionState, RocketClient, type StateChange } from "./client.js";
+export { ClientErrorCode, RocketError, type RocketErrorCode, type RocketErrorOptions } from "./errors.js";
+export type { Credentials, Message } from "./frames.js";
+export type { ClientOptions } from "./options.js";
+export { mayReconnect, type ReconnectOptions } from "./reconnect.js";
+export type { SocketLike, WebSocketConstructor } from "./transport.js";

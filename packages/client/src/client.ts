@@ -1,0 +1,538 @@
+import { type Access, ErrorCode, type Reply } from "@rocket/protocol";
+import { ClientErrorCode, RocketError } from "./errors.js";
+import { type Credentials, encode, type Message, parseServerFrame } from "./frames.js";
+import { MessageHandlers } from "./handlers.js";
+import { Listeners } from "./listeners.js";
+import { type ClientOptions, type ResolvedOptions, resolveOptions } from "./options.js";
+import { mayReconnect, ReconnectPolicy } from "./reconnect.js";
+import { SendQueue } from "./send-queue.js";
+import { globalWebSocket, loadWebSocket, type SocketLike, socketOpen, type WebSocketConstructor } from "./transport.js";
+
+/**
+ * Where the connection stands. `connecting`: the first connection is being made;
+ * `open`: connected and the session (credentials, channels) restored, requests go out at
+ * once; `reconnecting`: the connection was lost or an attempt failed, the next one is
+ * scheduled (reported once per attempt); `closed`: for good, nothing more is sent.
+ */
+export type ConnectionState = "connecting" | "open" | "reconnecting" | "closed";
+
+/** One connection state event. */
+export interface StateChange {
+  readonly state: ConnectionState;
+  /** The URL connected to, being tried, or tried next (`reconnecting`). */
+  readonly url: string;
+  /** `reconnecting`: which attempt in a row this is, from 1. */
+  readonly attempt?: number;
+  /** `reconnecting`: the wait before the attempt, ms. */
+  readonly delayMs?: number;
+  /** `reconnecting`, `closed`: close code of the connection that ended (1006 when it just dropped). */
+  readonly closeCode?: number;
+  /** `reconnecting`, `closed`: why it ended, as far as known. */
+  readonly reason?: string;
+}
+
+/** A request waiting for its reply (or for a connection). */
+interface Request {
+  readonly frame: string;
+  /**
+   * Sent again on the next connection when the reply was lost with the connection: it only
+   * sets session state (auth, subscribe, ...), so a second run does no harm. A publish is
+   * never retried: it may have been delivered already.
+   */
+  readonly retry: boolean;
+  /** Sent by the client itself (restoring the session, disconnecting): discarded with its connection. */
+  readonly internal: boolean;
+  readonly onReply: (reply: Reply) => void;
+  readonly onFail: (error: RocketError) => void;
+}
+
+type Timer = ReturnType<typeof setTimeout>;
+
+const noop = (): void => {};
+const now = (): number => performance.now();
+/** Close code reported when the client itself gave up on a connection. */
+const abnormalClosure = 1006;
+
+/**
+ * A Rocket (webrocket protocol) client. Connects at construction, like a WebSocket, and
+ * stays connected: when the connection drops it reconnects with exponential backoff and
+ * full jitter (rotating through the URLs given), authenticates again and resubscribes
+ * every channel, in order, before anything queued meanwhile goes out.
+ *
+ * Every request returns a promise for its reply: it resolves on `{"ok":true}` and rejects
+ * with a {@link RocketError} carrying the protocol's error code. Replies come back in request
+ * order, which is how they are matched.
+ */
+export class RocketClient {
+  readonly #options: ResolvedOptions;
+  readonly #policy: ReconnectPolicy;
+  readonly #queue: SendQueue<Request>;
+  /** Sent requests, oldest first: the next reply belongs to the first. */
+  readonly #inFlight: Request[] = [];
+  readonly #handlers = new MessageHandlers();
+  readonly #stateListeners = new Listeners<StateChange>();
+  readonly #errorListeners = new Listeners<RocketError>();
+  /** Channels the server confirmed, in subscription order: resubscribed on every new connection. */
+  readonly #channels = new Set<string>();
+  readonly #whenClosed: Promise<void>;
+  #resolveClosed: () => void = noop;
+  /** The credentials the server last accepted (or the configured ones): presented on every new connection. */
+  #credentials: Credentials | undefined;
+  #WebSocket: WebSocketConstructor | undefined;
+  #state: ConnectionState = "connecting";
+  #url: string;
+  #socket: SocketLike | undefined;
+  /** The session is restored: requests go straight out instead of into the queue. */
+  #ready = false;
+  #closeRequested = false;
+  /** A frame arrived since the last ping check. */
+  #heard = false;
+  #connectTimer: Timer | undefined;
+  #replyTimer: Timer | undefined;
+  #retryTimer: Timer | undefined;
+  #pingTimer: ReturnType<typeof setInterval> | undefined;
+
+  constructor(options: ClientOptions) {
+    this.#options = resolveOptions(options);
+    this.#policy = new ReconnectPolicy(this.#options.urls, this.#options.reconnect, this.#options.random);
+    this.#queue = new SendQueue(this.#options.maxQueued);
+    this.#credentials = this.#options.auth;
+    this.#WebSocket = this.#options.WebSocket;
+    this.#url = this.#policy.url;
+    this.#whenClosed = new Promise((resolve) => {
+      this.#resolveClosed = resolve;
+    });
+    // Deferred, so that listeners added right after construction see "connecting".
+    queueMicrotask(() => {
+      if (this.#closeRequested) return;
+      this.#setState({ state: "connecting", url: this.#url });
+      this.#connect();
+    });
+  }
+
+  /** The connection state now; {@link onState} reports changes. */
+  get state(): ConnectionState {
+    return this.#state;
+  }
+
+  /** The URL of the current connection, or of the attempt being made or scheduled. */
+  get url(): string {
+    return this.#url;
+  }
+
+  /** The channels the server confirmed and that are restored on reconnect, in order. */
+  get subscriptions(): readonly string[] {
+    return [...this.#channels];
+  }
+
+  /** Number of requests waiting for a connection. */
+  get queued(): number {
+    return this.#queue.size;
+  }
+
+  /** Calls `listener` on every state event; returns the function that removes it. */
+  onState(listener: (change: StateChange) => void): () => void {
+    return this.#stateListeners.add(listener);
+  }
+
+  /**
+   * Calls `listener` with errors that belong to no request: a handler that threw, a session
+   * that could not be fully restored after a reconnect, a frame the client does not
+   * understand. Without any error listener such errors are thrown asynchronously, so that
+   * they are never lost (in Node that ends the process, as an unhandled `error` event does).
+   */
+  onError(listener: (error: RocketError) => void): () => void {
+    return this.#errorListeners.add(listener);
+  }
+
+  /**
+   * Calls `handler` for every message delivered on `channel`, or only for those of `event`.
+   * Handlers are independent of subscriptions: they stay until removed with the returned function.
+   */
+  on<T = unknown>(channel: string, handler: (message: Message<T>) => void): () => void;
+  on<T = unknown>(channel: string, event: string, handler: (message: Message<T>) => void): () => void;
+  on(channel: string, eventOrHandler: string | ((message: Message) => void), handler?: (message: Message) => void): () => void {
+    if (typeof eventOrHandler === "function") return this.#handlers.add(channel, undefined, eventOrHandler);
+    if (handler === undefined) throw new TypeError("on(channel, event, handler): handler missing");
+    return this.#handlers.add(channel, eventOrHandler, handler);
+  }
+
+  /**
+   * Authenticates the session; the credentials are presented again on every reconnect.
+   * Rejects with `invalid_credentials` when the secret is wrong (the session then has no access).
+   */
+  auth(access: Access, secret: string): Promise<void> {
+    const credentials = { access, secret };
+    return this.#request(encode.auth(credentials), true, (reply) => {
+      if ("ok" in reply) this.#credentials = credentials;
+      else if (reply.err === ErrorCode.InvalidCredentials) this.#credentials = undefined;
+    });
+  }
+
+  /** Drops the session's access; reconnects no longer authenticate. */
+  logout(): Promise<void> {
+    return this.#request(encode.logout(), true, (reply) => {
+      if ("ok" in reply) this.#credentials = undefined;
+    });
+  }
+
+  /** Subscribes to `channel` (creating it); it is resubscribed on every reconnect until {@link unsubscribe}. */
+  subscribe(channel: string): Promise<void> {
+    return this.#request(encode.subscribe(channel), true, (reply) => {
+      if ("ok" in reply) this.#channels.add(channel);
+    });
+  }
+
+  /** Unsubscribes from `channel`. Its handlers stay. */
+  unsubscribe(channel: string): Promise<void> {
+    return this.#request(encode.unsubscribe(channel), true, (reply) => {
+      if ("ok" in reply) this.#channels.delete(channel);
+    });
+  }
+
+  /**
+   * Publishes `data` (any JSON value) as `event` on `channel`. Resolves once the server,
+   * and in a cluster the bus, accepted it. Rejects with `invalid_channel` when nobody ever
+   * subscribed to the channel, and with `connection_lost` when the connection dropped before
+   * the reply (it may still have been delivered: publishes are never retried on their own).
+   */
+  publish(channel: string, event: string, data?: unknown): Promise<void> {
+    let frame: string;
+    try {
+      frame = encode.publish(channel, event, data);
+    } catch (cause) {
+      return Promise.reject(new RocketError(ErrorCode.InvalidData, "data cannot be encoded as JSON", { cause }));
+    }
+    return this.#request(frame, false);
+  }
+
+  /**
+   * Measures a round trip to the server, in ms, with a request that changes nothing.
+   * Rejects with `not_connected` unless the state is `open`: pings are never queued.
+   */
+  ping(): Promise<number> {
+    if (!this.#ready) return Promise.reject(new RocketError(ClientErrorCode.NotConnected, "not connected"));
+    const started = now();
+    return new Promise((resolve, reject) => {
+      this.#send({
+        frame: encode.ping(),
+        retry: false,
+        internal: false,
+        onReply: () => resolve(now() - started),
+        onFail: reject,
+      });
+    });
+  }
+
+  /**
+   * Closes for good: waits for the replies to requests already sent, says
+   * `{"disconnect":true}` and resolves once the socket closed. Queued requests are rejected
+   * with `closed`. Calling it again returns the same promise.
+   */
+  close(): Promise<void> {
+    if (this.#closeRequested || this.#state === "closed") return this.#whenClosed;
+    this.#closeRequested = true;
+    clearTimeout(this.#retryTimer);
+    this.#failQueued(new RocketError(ClientErrorCode.Closed, "the client was closed before the request was sent"));
+    const socket = this.#socket;
+    if (socket === undefined) {
+      this.#finish(1000, "closed by the client");
+    } else if (socket.readyState === socketOpen) {
+      // Sent after every open request: replies keep their order, so those are answered first.
+      this.#send({
+        frame: encode.disconnect(),
+        retry: false,
+        internal: true,
+        onReply: () => socket.close(1000, "disconnect"),
+        onFail: noop,
+      });
+      const deadline = setTimeout(() => this.#drop(socket, "the server did not close in time"), this.#closeDeadlineMs());
+      void this.#whenClosed.then(() => clearTimeout(deadline));
+    } else {
+      this.#drop(socket, "closed by the client");
+    }
+    return this.#whenClosed;
+  }
+
+  #closeDeadlineMs(): number {
+    return Math.max(1000, this.#options.replyTimeoutMs);
+  }
+
+  #request(frame: string, retry: boolean, onReply?: (reply: Reply) => void): Promise<void> {
+    if (this.#closeRequested || this.#state === "closed") {
+      return Promise.reject(new RocketError(ClientErrorCode.Closed, "the client is closed"));
+    }
+    return new Promise((resolve, reject) => {
+      const request: Request = {
+        frame,
+        retry,
+        internal: false,
+        onReply: (reply) => {
+          onReply?.(reply);
+          if ("ok" in reply) resolve();
+          else reject(new RocketError(reply.err, `the server refused the request: ${reply.err}`));
+        },
+        onFail: reject,
+      };
+      if (this.#ready) this.#send(request);
+      else if (!this.#queue.push(request)) {
+        reject(
+          new RocketError(
+            ClientErrorCode.QueueFull,
+            `not connected, and ${this.#queue.limit} requests are already waiting for a connection`,
+          ),
+        );
+      }
+    });
+  }
+
+  #connect(): void {
+    const WebSocket = this.#WebSocket ?? globalWebSocket();
+    if (WebSocket !== undefined) {
+      this.#open(WebSocket);
+      return;
+    }
+    loadWebSocket().then(
+      (loaded) => {
+        this.#WebSocket = loaded;
+        if (!this.#closeRequested) this.#open(loaded);
+      },
+      (error: RocketError) => {
+        this.#reportError(error);
+        this.#closeRequested = true;
+        this.#finish(abnormalClosure, error.message);
+      },
+    );
+  }
+
+  #open(WebSocket: WebSocketConstructor): void {
+    let socket: SocketLike;
+    try {
+      socket = new WebSocket(this.#url);
+    } catch (error) {
+      this.#lost(abnormalClosure, `cannot open ${this.#url}: ${(error as Error).message}`);
+      return;
+    }
+    this.#socket = socket;
+    if (this.#options.connectTimeoutMs > 0) {
+      this.#connectTimer = setTimeout(() => this.#drop(socket, "connect timeout"), this.#options.connectTimeoutMs);
+    }
+    socket.onopen = () => {
+      if (this.#socket === socket) this.#restore(socket);
+    };
+    socket.onmessage = (event) => {
+      if (this.#socket === socket) this.#receive(event.data);
+    };
+    socket.onclose = (event) => {
+      if (this.#socket === socket) this.#lost(event.code, event.reason);
+    };
+    // Every error is followed by a close event, which is where it is handled.
+    socket.onerror = noop;
+  }
+
+  /** A fresh connection: authenticate and resubscribe, in order, then let the queue go. */
+  #restore(socket: SocketLike): void {
+    clearTimeout(this.#connectTimer);
+    const steps: Request[] = [];
+    let pending = 0;
+    const stepDone = () => {
+      if (--pending === 0 && this.#socket === socket) this.#becomeReady();
+    };
+    const refused = (code: ErrorCode, what: string): boolean => {
+      if (code === ErrorCode.Unavailable) {
+        // The node cannot reach its bus now; another attempt (maybe another node) may.
+        this.#drop(socket, `restoring the session: ${what}: ${code}`);
+        return true;
+      }
+      this.#reportError(new RocketError(code, `restoring the session after reconnecting: ${what} was refused: ${code}`));
+      return false;
+    };
+    const credentials = this.#credentials;
+    if (credentials !== undefined) {
+      steps.push(
+        this.#internal(encode.auth(credentials), (reply) => {
+          if ("err" in reply) {
+            if (reply.err === ErrorCode.InvalidCredentials) this.#credentials = undefined;
+            if (refused(reply.err, "auth")) return;
+          }
+          stepDone();
+        }),
+      );
+    }
+    for (const channel of this.#channels) {
+      steps.push(
+        this.#internal(encode.subscribe(channel), (reply) => {
+          if ("err" in reply) {
+            if (refused(reply.err, `subscribe ${JSON.stringify(channel)}`)) return;
+            this.#channels.delete(channel);
+          }
+          stepDone();
+        }),
+      );
+    }
+    pending = steps.length;
+    if (pending === 0) {
+      this.#becomeReady();
+      return;
+    }
+    for (const step of steps) {
+      if (this.#socket !== socket) return;
+      this.#send(step);
+    }
+  }
+
+  #internal(frame: string, onReply: (reply: Reply) => void): Request {
+    return { frame, retry: false, internal: true, onReply, onFail: noop };
+  }
+
+  #becomeReady(): void {
+    const socket = this.#socket;
+    this.#ready = true;
+    this.#policy.reset();
+    // Queued requests go before anything a state listener sends on "open": they are older.
+    for (let request = this.#queue.shift(); request !== undefined; request = this.#queue.shift()) {
+      this.#send(request);
+      if (!this.#ready) return;
+    }
+    if (this.#options.pingIntervalMs > 0) {
+      this.#heard = true;
+      this.#pingTimer = setInterval(() => this.#idleCheck(), this.#options.pingIntervalMs);
+    }
+    if (this.#closeRequested || this.#socket !== socket) return;
+    this.#setState({ state: "open", url: this.#url });
+  }
+
+  #idleCheck(): void {
+    if (!this.#heard && this.#inFlight.length === 0) this.ping().catch(noop);
+    this.#heard = false;
+  }
+
+  #send(request: Request): void {
+    const socket = this.#socket;
+    if (socket === undefined) throw new Error("internal error: sending without a socket");
+    this.#inFlight.push(request);
+    try {
+      socket.send(request.frame);
+    } catch {
+      this.#drop(socket, "the socket refused to send");
+      return;
+    }
+    if (this.#replyTimer === undefined) this.#armReplyTimer(socket);
+  }
+
+  /** The oldest open request must be answered within `replyTimeoutMs`, else the connection is dead. */
+  #armReplyTimer(socket: SocketLike): void {
+    if (this.#options.replyTimeoutMs <= 0) return;
+    this.#replyTimer = setTimeout(() => this.#drop(socket, "no reply in time"), this.#options.replyTimeoutMs);
+  }
+
+  #receive(data: unknown): void {
+    this.#heard = true;
+    const frame = typeof data === "string" ? parseServerFrame(data) : undefined;
+    if (frame === undefined) {
+      this.#reportError(new RocketError(ClientErrorCode.BadFrame, "the server sent a frame that is not part of the protocol"));
+      return;
+    }
+    if (frame.type === "message") {
+      this.#handlers.dispatch(frame.message, (error) => this.#handlerFailed(error));
+      return;
+    }
+    const request = this.#inFlight.shift();
+    if (request === undefined) {
+      this.#reportError(new RocketError(ClientErrorCode.BadFrame, "the server sent a reply to no request"));
+      return;
+    }
+    clearTimeout(this.#replyTimer);
+    this.#replyTimer = undefined;
+    if (this.#inFlight.length > 0 && this.#socket !== undefined) this.#armReplyTimer(this.#socket);
+    request.onReply(frame.reply);
+  }
+
+  /** Gives up on `socket` now, without waiting for a close handshake a dead peer would never finish. */
+  #drop(socket: SocketLike, reason: string): void {
+    if (this.#socket !== socket) return;
+    socket.onopen = noop;
+    socket.onmessage = noop;
+    socket.onclose = noop;
+    socket.onerror = noop;
+    try {
+      socket.close();
+    } catch {
+      // Already closed.
+    }
+    this.#lost(abnormalClosure, reason);
+  }
+
+  /** The connection ended (or never came up): settle open requests, then reconnect or finish. */
+  #lost(closeCode: number, reason: string): void {
+    this.#socket = undefined;
+    this.#ready = false;
+    clearTimeout(this.#connectTimer);
+    clearTimeout(this.#replyTimer);
+    clearInterval(this.#pingTimer);
+    this.#replyTimer = undefined;
+    const retry: Request[] = [];
+    for (const request of this.#inFlight.splice(0)) {
+      if (request.internal) continue;
+      if (request.retry) retry.push(request);
+      else {
+        request.onFail(
+          new RocketError(ClientErrorCode.ConnectionLost, "the connection dropped before the reply: the outcome is unknown", {
+            closeCode,
+          }),
+        );
+      }
+    }
+    this.#queue.unshift(retry);
+    const next = this.#closeRequested || !mayReconnect(closeCode) ? undefined : this.#policy.next();
+    if (next === undefined) {
+      this.#finish(closeCode, reason);
+      return;
+    }
+    this.#url = next.url;
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      if (!this.#closeRequested) this.#connect();
+    }, next.delayMs);
+    this.#setState({
+      state: "reconnecting",
+      url: next.url,
+      attempt: next.attempt,
+      delayMs: next.delayMs,
+      closeCode,
+      reason,
+    });
+  }
+
+  #finish(closeCode: number, reason: string): void {
+    if (this.#state === "closed") return;
+    this.#closeRequested = true;
+    this.#ready = false;
+    clearTimeout(this.#retryTimer);
+    this.#failQueued(new RocketError(ClientErrorCode.Closed, `the client closed: ${reason}`, { closeCode }));
+    this.#setState({ state: "closed", url: this.#url, closeCode, reason });
+    this.#resolveClosed();
+  }
+
+  #failQueued(error: RocketError): void {
+    for (const request of this.#queue.drain()) request.onFail(error);
+  }
+
+  #setState(change: StateChange): void {
+    this.#state = change.state;
+    this.#stateListeners.emit(change, (error) => this.#handlerFailed(error));
+  }
+
+  #handlerFailed(cause: unknown): void {
+    this.#reportError(new RocketError(ClientErrorCode.HandlerFailed, "a handler threw", { cause }));
+  }
+
+  #reportError(error: RocketError): void {
+    const rethrow = (thrown: unknown) =>
+      queueMicrotask(() => {
+        throw thrown;
+      });
+    if (this.#errorListeners.size === 0) rethrow(error);
+    else this.#errorListeners.emit(error, rethrow);
+  }
+}
