@@ -4,9 +4,9 @@ import {
   baseOptions,
   connectionName,
   type LinkOptions,
-  type RedisCommands,
   type RedisLink,
   reconnectDelay,
+  redisCommands,
   runIdOf,
 } from "./redis-link.js";
 import { hashSlot } from "./redis-slot.js";
@@ -111,15 +111,7 @@ export function createClusterLink(target: Extract<RedisTarget, { kind: "redis-cl
     rebuildTimer.unref();
   };
 
-  const commands: RedisCommands = {
-    sadd: (key, members) => cmd.sadd(key, ...members),
-    sismember: (key, member) => cmd.sismember(key, member),
-    smembers: (key) => cmd.smembers(key),
-    srem: (key, member) => cmd.srem(key, member),
-    get: (key) => cmd.get(key),
-    setWithTtl: (key, value, ttlMs) => cmd.set(key, value, "PX", ttlMs),
-    del: (key) => cmd.del(key),
-  };
+  const commands = redisCommands(cmd);
 
   return {
     kind: "redis-cluster",

@@ -3,9 +3,9 @@ import {
   baseOptions,
   connectionName,
   type LinkOptions,
-  type RedisCommands,
   type RedisLink,
   reconnectDelay,
+  redisCommands,
   runIdOf,
 } from "./redis-link.js";
 import type { RedisTarget } from "./redis-url.js";
@@ -50,15 +50,7 @@ export function createSingleLink(target: Extract<RedisTarget, { kind: "redis" }>
   };
   let sub = openSubscriber();
 
-  const commands: RedisCommands = {
-    sadd: (key, members) => cmd.sadd(key, ...members),
-    sismember: (key, member) => cmd.sismember(key, member),
-    smembers: (key) => cmd.smembers(key),
-    srem: (key, member) => cmd.srem(key, member),
-    get: (key) => cmd.get(key),
-    setWithTtl: (key, value, ttlMs) => cmd.set(key, value, "PX", ttlMs),
-    del: (key) => cmd.del(key),
-  };
+  const commands = redisCommands(cmd);
 
   return {
     kind: "redis",

@@ -1,5 +1,5 @@
 import { isIP } from "node:net";
-import type { CommonRedisOptions } from "ioredis";
+import type { Cluster, CommonRedisOptions, Redis } from "ioredis";
 import type { RedisTarget } from "./redis-url.js";
 
 /** What the links report to the bus. Up/down calls come on transitions only. */
@@ -100,4 +100,17 @@ export function runIdOf(info: string): string {
   const match = /^run_id:(\w+)/m.exec(info);
   if (!match) throw new Error("INFO server without run_id");
   return match[1]!;
+}
+
+/** The registry and heartbeat commands, on a single Redis or a Cluster alike. */
+export function redisCommands(cmd: Redis | Cluster): RedisCommands {
+  return {
+    sadd: (key, members) => cmd.sadd(key, ...members),
+    sismember: (key, member) => cmd.sismember(key, member),
+    smembers: (key) => cmd.smembers(key),
+    srem: (key, member) => cmd.srem(key, member),
+    get: (key) => cmd.get(key),
+    setWithTtl: (key, value, ttlMs) => cmd.set(key, value, "PX", ttlMs),
+    del: (key) => cmd.del(key),
+  };
 }
