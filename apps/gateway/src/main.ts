@@ -72,24 +72,31 @@ async function main(): Promise<void> {
   });
 
   let stopping = false;
+  /** Exits once the logs are flushed, or after a second whatever the log destination does. */
+  const exit = (code: number) => {
+    const now = () => process.exit(code);
+    setTimeout(now, 1000);
+    logger.flush(now);
+  };
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal, drainTimeoutMs: config.drainTimeoutMs }, "draining");
+    // Not unref'd: whatever hangs in the drain, the process ends.
     const deadline = setTimeout(() => {
-      logger.error("drain deadline passed; exiting");
-      logger.flush();
+      process.stderr.write("rocket: drain deadline passed; exiting\n");
       process.exit(1);
     }, config.drainTimeoutMs + 5000);
-    deadline.unref();
     gateway.shutdown().then(
       () => {
+        clearTimeout(deadline);
         logger.info("stopped");
-        logger.flush(() => process.exit(0));
+        exit(0);
       },
       (err: unknown) => {
+        clearTimeout(deadline);
         logger.error({ err }, "shutdown failed");
-        logger.flush(() => process.exit(1));
+        exit(1);
       },
     );
   };
