@@ -146,21 +146,37 @@ export class Session {
     // Built once here; every node forwards these bytes untouched.
     const frame = Buffer.from(encodeDelivery(command.event, channel, command.dataJson));
     const topic = this.hub.topic(channel);
-    this.replyLater(this.afterBarrier(() => this.publishExisting(channel, topic, frame)));
+    const result =
+      this.barrier === undefined
+        ? this.publishExisting(channel, topic, frame)
+        : this.barrier.then(() => this.publishExisting(channel, topic, frame));
+    // Synchronous results (in-process bus, known channel) go out in the same write as the delivery.
+    if (typeof result === "string") this.reply(result);
+    else this.replyLater(result);
   }
 
-  private publishExisting(channel: string, topic: string, frame: Buffer): Promise<string> {
+  private publishExisting(channel: string, topic: string, frame: Buffer): string | Promise<string> {
     const exists = this.bus.channelExists(this.hub.path, channel);
     if (exists === true) return this.send2bus(topic, frame);
-    if (exists === false) return Promise.resolve(invalidChannelReply);
+    if (exists === false) return invalidChannelReply;
     return exists.then(
       (yes) => (yes ? this.send2bus(topic, frame) : invalidChannelReply),
       (err: unknown) => this.busFailure(err, "channel lookup"),
     );
   }
 
-  private send2bus(topic: string, frame: Buffer): Promise<string> {
-    return this.bus.publish(topic, frame).then(
+  private send2bus(topic: string, frame: Buffer): string | Promise<string> {
+    let accepted: Promise<void> | undefined;
+    try {
+      accepted = this.bus.publish(topic, frame);
+    } catch (err) {
+      return this.busFailure(err, "publish");
+    }
+    if (accepted === undefined) {
+      this.hub.counters.publishesAccepted.inc();
+      return okReply;
+    }
+    return accepted.then(
       () => {
         this.hub.counters.publishesAccepted.inc();
         return okReply;

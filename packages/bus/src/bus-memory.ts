@@ -29,7 +29,7 @@ export function createMemoryBus(options: BusOptions): Bus {
       const started = performance.now();
       if (refs.has(topic)) deliver(topic, frame, nowMs());
       observer?.publishAcked?.((performance.now() - started) / 1000);
-      return Promise.resolve();
+      return undefined;
     },
     async registerChannel(namespace, channel) {
       let set = registry.get(namespace);

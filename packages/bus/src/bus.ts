@@ -19,9 +19,11 @@ export interface Bus {
    * Publishes prebuilt frame bytes to every node subscribed to `topic`, this one
    * included (every delivery takes the same path, so all nodes see one order per topic).
    * Resolves once the bus accepted the message; rejects with {@link BusUnavailableError}
-   * within the publish timeout otherwise. A rejection means "outcome unknown".
+   * within the publish timeout otherwise. A rejection means "outcome unknown". Returns
+   * `undefined` when the message was accepted (and delivered) synchronously, as the
+   * in-process bus does: the caller can then answer within the same write batch.
    */
-  publish(topic: string, frame: Uint8Array): Promise<void>;
+  publish(topic: string, frame: Uint8Array): Promise<void> | undefined;
   /** Records, cluster-wide, that `channel` exists in `namespace` (a hub). Channels are never deleted. */
   registerChannel(namespace: string, channel: string): Promise<void>;
   /**
