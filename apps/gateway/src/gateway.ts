@@ -6,6 +6,7 @@ import type { Config, HubConfig } from "./config.js";
 import { registerHttpRoutes } from "./http-routes.js";
 import { createHub, type Hub } from "./hub.js";
 import { closeCodeLabel, type Metrics } from "./metrics.js";
+import { createReplyWriter, type WriterState } from "./reply-writer.js";
 import { Session } from "./session.js";
 import type { StaticFile } from "./static-files.js";
 import type { Uws } from "./uws-native.js";
@@ -35,10 +36,9 @@ export interface Gateway {
   readonly bus: Bus;
 }
 
-interface SocketData {
+interface SocketData extends WriterState {
   readonly hub: Hub;
   session?: Session;
-  closed?: boolean;
 }
 
 type State = "created" | "running" | "draining" | "closed";
@@ -51,6 +51,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
   const { config, uws, logger, metrics } = deps;
   const hubs = config.hubs.map((h) => createHub(h, metrics, deps.hubLogger(h)));
   const sockets = new Set<WebSocket<SocketData>>();
+  const writer = createReplyWriter();
   const app: TemplatedApp = config.tls
     ? uws.SSLApp({ cert_file_name: config.tls.certFile, key_file_name: config.tls.keyFile })
     : uws.App();
@@ -146,9 +147,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
           hub,
           bus,
           {
-            send: (text) => {
-              if (!data.closed) ws.cork(() => ws.send(text, false, false));
-            },
+            send: (text) => writer.send(ws, text),
             subscribe: (topic) => {
               if (!data.closed) ws.subscribe(topic);
             },
@@ -156,6 +155,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
               if (!data.closed) ws.unsubscribe(topic);
             },
             end: (code, reason) => {
+              writer.flush(ws);
               if (!data.closed) ws.end(code, reason);
             },
           },
@@ -173,11 +173,18 @@ export function createGateway(deps: GatewayDeps): Gateway {
           return;
         }
         hub.counters.bytesReceived.inc(message.byteLength);
-        data.session?.receive(message);
+        data.inHandler = true;
+        try {
+          data.session?.receive(message);
+        } finally {
+          data.inHandler = false;
+        }
       },
       close(ws, code) {
         const data = ws.getUserData();
         data.closed = true;
+        data.pending = undefined;
+        writer.forget(ws);
         sockets.delete(ws);
         data.session?.close();
         hub.counters.connectionsOpen.dec();

@@ -36,7 +36,7 @@ export function registerHttpRoutes(app: TemplatedApp, deps: HttpRouteDeps): void
       res.onAborted(() => {
         aborted = true;
       });
-      deps.metrics.registry.metrics().then(
+      deps.metrics.scrape().then(
         (body) => {
           if (!aborted) text(res, "200 OK", body, deps.metrics.registry.contentType);
         },

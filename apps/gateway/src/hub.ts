@@ -32,14 +32,37 @@ export interface HubCounters {
   upgradeRefused(reason: string): void;
 }
 
+/**
+ * A counter bumped on the hot path: a plain number, added to its prom-client series when
+ * /metrics is scraped (prom-client hashes the labels on every `inc`).
+ */
+class PendingCount {
+  private n = 0;
+  constructor(private readonly series: { inc(n: number): void }) {}
+  inc(by = 1): void {
+    this.n += by;
+  }
+  flush(): void {
+    if (this.n === 0) return;
+    this.series.inc(this.n);
+    this.n = 0;
+  }
+}
+
 export function createHub(config: HubConfig, metrics: Metrics, logger: Logger): Hub {
   const hub = { hub: config.path };
-  const frames = new Map<string, { inc(): void }>();
-  const replies = new Map<string, { inc(): void }>();
-  const cached = (map: Map<string, { inc(): void }>, key: string, make: () => { inc(): void }) => {
-    let child = map.get(key);
-    if (!child) map.set(key, (child = make()));
-    return child;
+  const pending: PendingCount[] = [];
+  const count = (series: { inc(n: number): void }) => {
+    const c = new PendingCount(series);
+    pending.push(c);
+    return c;
+  };
+  const frames = new Map<string, PendingCount>();
+  const replies = new Map<string, PendingCount>();
+  const cached = (map: Map<string, PendingCount>, key: string, make: () => { inc(n: number): void }) => {
+    let c = map.get(key);
+    if (!c) map.set(key, (c = count(make())));
+    return c;
   };
   const topicPrefix = `${config.path}:`;
   // Series for the common label values exist from the start, so rates and alerts see 0, not "no data".
@@ -52,6 +75,9 @@ export function createHub(config: HubConfig, metrics: Metrics, logger: Logger): 
   metrics.publishesAccepted.labels(hub).inc(0);
   metrics.messagesDelivered.labels(hub).inc(0);
   metrics.connectionsOpen.labels(hub).set(0);
+  metrics.beforeScrape(() => {
+    for (const c of pending) c.flush();
+  });
   return {
     path: config.path,
     secrets: config.secrets,
@@ -63,10 +89,10 @@ export function createHub(config: HubConfig, metrics: Metrics, logger: Logger): 
     counters: {
       connectionsOpen: metrics.connectionsOpen.labels(hub),
       connectionsOpened: metrics.connectionsOpened.labels(hub),
-      publishesAccepted: metrics.publishesAccepted.labels(hub),
-      messagesDelivered: metrics.messagesDelivered.labels(hub),
-      bytesReceived: metrics.bytesReceived.labels(hub),
-      bytesSent: metrics.bytesSent.labels(hub),
+      publishesAccepted: count(metrics.publishesAccepted.labels(hub)),
+      messagesDelivered: count(metrics.messagesDelivered.labels(hub)),
+      bytesReceived: count(metrics.bytesReceived.labels(hub)),
+      bytesSent: count(metrics.bytesSent.labels(hub)),
       slowConsumerDisconnects: metrics.slowConsumerDisconnects.labels(hub),
       frame: (command) => cached(frames, command, () => metrics.framesReceived.labels({ ...hub, command })).inc(),
       reply: (code) => cached(replies, code, () => metrics.replies.labels({ ...hub, code })).inc(),

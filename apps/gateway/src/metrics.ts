@@ -20,6 +20,7 @@ export function createMetrics(options: { version: string; redis: boolean }) {
 
   const loopDelay = monitorEventLoopDelay({ resolution: 10 });
   let readySource: () => boolean = () => false;
+  const scrapeHooks: (() => void)[] = [];
   loopDelay.enable();
 
   const metrics = {
@@ -152,6 +153,15 @@ export function createMetrics(options: { version: string; redis: boolean }) {
         this.set(readySource() ? 1 : 0);
       },
     }),
+    /** Registers work to do before each scrape (adding up counts kept off the hot path). */
+    beforeScrape(hook: () => void): void {
+      scrapeHooks.push(hook);
+    },
+    /** The exposition text, after the scrape hooks ran. */
+    scrape(): Promise<string> {
+      for (const hook of scrapeHooks) hook();
+      return registry.metrics();
+    },
     /** Tells the `rocket_ready` gauge where readiness comes from. */
     readiness(source: () => boolean): void {
       readySource = source;

@@ -120,7 +120,7 @@ export class Session {
       ),
     );
     this.replyLater(op);
-    this.barrier = op.then(noop);
+    this.setBarrier(op);
   }
 
   private unsubscribe(rawChannel: unknown): void {
@@ -136,7 +136,7 @@ export class Session {
     if (this.barrier === undefined) return this.reply(leave());
     const op = this.afterBarrier(async () => leave());
     this.replyLater(op);
-    this.barrier = op.then(noop);
+    this.setBarrier(op);
   }
 
   private publish(command: PublishCommand): void {
@@ -196,6 +196,15 @@ export class Session {
     // A subscribe still in flight takes its bus reference when it settles: release after it.
     if (this.barrier) void this.barrier.then(release);
     else release();
+  }
+
+  /** Later commands wait for `op`; once it settled (and nothing newer is pending) they need not. */
+  private setBarrier(op: Promise<string>): void {
+    const barrier = op.then(noop);
+    this.barrier = barrier;
+    void barrier.then(() => {
+      if (this.barrier === barrier) this.barrier = undefined;
+    });
   }
 
   private afterBarrier(op: () => Promise<string>): Promise<string> {

@@ -34,8 +34,10 @@ export function decode(frame: string | Uint8Array | ArrayBuffer, options: Decode
     }
   }
   // JSON.parse copes with any depth, but everything after it (stringify, logging,
-  // structured clone) recurses: refuse deep frames before they get that far.
-  if (exceedsDepth(text, options.maxDepth ?? 32)) return tooDeep;
+  // structured clone) recurses: refuse deep frames before they get that far. The same pass
+  // notes where a publish's data sits, so the hot path reads the frame once before parsing.
+  const scan = scanFrame(text, options.maxDepth ?? 32);
+  if (scan === undefined) return tooDeep;
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -65,7 +67,12 @@ export function decode(frame: string | Uint8Array | ArrayBuffer, options: Decode
       if (typeof event !== "string" || event === "") return invalidData;
       if (typeof channel !== "string" || channel === "") return invalidData;
       const data = body.data === undefined ? null : body.data;
-      const dataJson = body.data === undefined ? "null" : (publishDataJson(text) ?? JSON.stringify(data));
+      const dataJson =
+        body.data === undefined
+          ? "null"
+          : scan.dataEnd > 0
+            ? text.slice(scan.dataStart, scan.dataEnd).trim()
+            : JSON.stringify(data);
       return { type: "publish", event, channel, data, dataJson };
     }
     case "logout":
@@ -118,17 +125,24 @@ function skipString(text: string, start: number): number {
   return n;
 }
 
+/** Where the value of the last `data` key at depth 2 lies (`dataEnd` 0: none). */
+interface FrameScan {
+  dataStart: number;
+  dataEnd: number;
+}
+
 /**
- * The JSON text of `publish.data` in a frame already known to be valid JSON of the shape
- * `{"publish":{...}}`: the value of the last `data` key at depth 2 (JSON.parse keeps the
- * last duplicate too). Undefined when there is none.
+ * One pass over a frame: undefined when arrays/objects nest deeper than `max`, otherwise
+ * the span of the last `data` value at depth 2 (JSON.parse keeps the last duplicate too).
+ * Only meaningful for text that then parses as JSON.
  */
-function publishDataJson(text: string): string | undefined {
+function scanFrame(text: string, max: number): FrameScan | undefined {
   let depth = 0;
-  let found: string | undefined;
   let keyIsData = false;
   let expectKey = false;
   let valueStart = -1;
+  let dataStart = 0;
+  let dataEnd = 0;
   const n = text.length;
   for (let i = 0; i < n; i++) {
     const c = text.charCodeAt(i);
@@ -136,16 +150,17 @@ function publishDataJson(text: string): string | undefined {
       const end = skipString(text, i);
       if (depth === 2 && expectKey) {
         const raw = text.slice(i + 1, end);
-        keyIsData = raw === "data" || (raw.includes("\\") && JSON.parse(`"${raw}"`) === "data");
+        keyIsData = raw === "data" || (raw.includes("\\") && safeUnescape(raw) === "data");
         expectKey = false;
       }
       i = end;
     } else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
-      depth++;
-      if (depth === 2) expectKey = true;
+      if (++depth > max) return undefined;
+      if (depth === 2) expectKey = c === OPEN_BRACE;
     } else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) {
       if (depth === 2 && valueStart >= 0) {
-        found = text.slice(valueStart, i).trim();
+        dataStart = valueStart;
+        dataEnd = i;
         valueStart = -1;
       }
       depth--;
@@ -155,12 +170,21 @@ function publishDataJson(text: string): string | undefined {
         keyIsData = false;
       } else if (c === COMMA) {
         if (valueStart >= 0) {
-          found = text.slice(valueStart, i).trim();
+          dataStart = valueStart;
+          dataEnd = i;
           valueStart = -1;
         }
         expectKey = true;
       }
     }
   }
-  return found;
+  return { dataStart, dataEnd };
+}
+
+function safeUnescape(raw: string): string | undefined {
+  try {
+    return JSON.parse(`"${raw}"`) as string;
+  } catch {
+    return undefined;
+  }
 }

@@ -1,0 +1,181 @@
+/**
+ * The load side's view of Rocket's JSON frames: what its clients send (publishes are
+ * written straight into masked WebSocket frames, no intermediate strings) and the cheap
+ * reading of what they receive (replies told from deliveries by their first bytes, the
+ * publisher's sequence number and timestamp read from the end of a delivery).
+ */
+
+export function authFrame(access: "read-only" | "read-write", secret: string): string {
+  return JSON.stringify({ auth: { access, secret } });
+}
+
+export function subscribeFrame(channel: string): string {
+  return JSON.stringify({ subscribe: { channel } });
+}
+
+const OPEN_BRACE = 0x7b;
+const QUOTE = 0x22;
+const LETTER_O = 0x6f;
+const LETTER_E = 0x65;
+const COLON = 0x3a;
+const COMMA = 0x2c;
+const CLOSE_BRACE = 0x7d;
+const DIGIT_0 = 0x30;
+const DIGIT_9 = 0x39;
+
+/** What a received text frame is. */
+export const FrameKind = { Ok: 0, Err: 1, Delivery: 2, Other: 3 } as const;
+export type FrameKind = (typeof FrameKind)[keyof typeof FrameKind];
+
+/** Tells `{"ok":…}` and `{"err":…}` replies from deliveries (`{"event":…}`) by their first bytes. */
+export function frameKind(buf: Uint8Array, start: number, end: number): FrameKind {
+  if (end - start < 4 || buf[start] !== OPEN_BRACE || buf[start + 1] !== QUOTE) return FrameKind.Other;
+  const c = buf[start + 2];
+  if (c === LETTER_O && buf[start + 3] === 0x6b) return FrameKind.Ok;
+  if (c === LETTER_E) return buf[start + 3] === 0x72 ? FrameKind.Err : FrameKind.Delivery;
+  return FrameKind.Delivery;
+}
+
+/** A publisher's stamp read back from a delivery. */
+export interface Stamp {
+  seq: number;
+  sentAtUs: number;
+}
+
+/**
+ * Reads the publisher's stamp from a delivery whose data is `{"p":"…","s":SEQ,"t":MICROS}`.
+ * The fast path reads backwards from the frame's end (`…,"s":SEQ,"t":MICROS}}`), which also
+ * holds when a server re-serializes data with sorted keys (p < s < t); any other layout
+ * falls back to JSON.parse. Returns false when the frame carries no stamp.
+ */
+export function readStamp(buf: Uint8Array, start: number, end: number, out: Stamp): boolean {
+  let i = end - 1;
+  if (buf[i] !== CLOSE_BRACE || buf[i - 1] !== CLOSE_BRACE) return readStampSlow(buf, start, end, out);
+  i -= 2;
+  let t = 0;
+  let scale = 1;
+  while (i > start && buf[i]! >= DIGIT_0 && buf[i]! <= DIGIT_9) {
+    t += (buf[i]! - DIGIT_0) * scale;
+    scale *= 10;
+    i--;
+  }
+  // expect `,"t":` before the digits
+  if (scale === 1 || buf[i] !== COLON || buf[i - 1] !== QUOTE || buf[i - 2] !== 0x74 || buf[i - 3] !== QUOTE) {
+    return readStampSlow(buf, start, end, out);
+  }
+  i -= 4;
+  if (buf[i] !== COMMA) return readStampSlow(buf, start, end, out);
+  i--;
+  let s = 0;
+  scale = 1;
+  while (i > start && buf[i]! >= DIGIT_0 && buf[i]! <= DIGIT_9) {
+    s += (buf[i]! - DIGIT_0) * scale;
+    scale *= 10;
+    i--;
+  }
+  if (scale === 1 || buf[i] !== COLON || buf[i - 1] !== QUOTE || buf[i - 2] !== 0x73 || buf[i - 3] !== QUOTE) {
+    return readStampSlow(buf, start, end, out);
+  }
+  out.seq = s;
+  out.sentAtUs = t;
+  return true;
+}
+
+const decoder = new TextDecoder();
+
+function readStampSlow(buf: Uint8Array, start: number, end: number, out: Stamp): boolean {
+  try {
+    const frame = JSON.parse(decoder.decode(buf.subarray(start, end))) as { data?: { s?: unknown; t?: unknown } };
+    const { s, t } = frame.data ?? {};
+    if (typeof s !== "number" || typeof t !== "number") return false;
+    out.seq = s;
+    out.sentAtUs = t;
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Number of decimal digits of a non-negative integer. */
+function digits(n: number): number {
+  let d = 1;
+  while (n >= 10) {
+    n = Math.floor(n / 10);
+    d++;
+  }
+  return d;
+}
+
+function writeDigits(buf: Buffer, at: number, n: number, count: number): void {
+  for (let i = at + count - 1; i >= at; i--) {
+    buf[i] = DIGIT_0 + (n % 10);
+    n = Math.floor(n / 10);
+  }
+}
+
+const tKey = Buffer.from(',"t":');
+const suffix = Buffer.from("}}}");
+
+/**
+ * Builds masked WebSocket frames carrying
+ * `{"publish":{"event":E,"channel":C,"data":{"p":"xx…","s":SEQ,"t":MICROS}}}` for one
+ * channel. The padding makes the data about `payloadBytes` long; the frame is written
+ * directly into one buffer and masked in place.
+ */
+export class PublishEncoder {
+  private readonly prefix: Buffer;
+
+  constructor(event: string, channel: string, payloadBytes: number) {
+    // data is {"p":"…","s":SEQ,"t":MICROS}: 16 bytes of syntax plus ~8-digit seq and ~12-digit time
+    const pad = Math.max(0, payloadBytes - 36);
+    this.prefix = Buffer.from(
+      `{"publish":{"event":${JSON.stringify(event)},"channel":${JSON.stringify(channel)},"data":{"p":"${"x".repeat(pad)}","s":`,
+    );
+  }
+
+  /** One masked frame for message `seq` stamped `sentAtUs`; `mask` is the 32-bit masking key. */
+  frame(seq: number, sentAtUs: number, mask: number): Buffer {
+    const seqDigits = digits(seq);
+    const tDigits = digits(sentAtUs);
+    const length = this.prefix.length + seqDigits + tKey.length + tDigits + suffix.length;
+    const header = length < 126 ? 2 : length < 65536 ? 4 : 10;
+    const frame = Buffer.allocUnsafe(header + 4 + length);
+    frame[0] = 0x81; // FIN + text
+    if (header === 2) frame[1] = 0x80 | length;
+    else if (header === 4) {
+      frame[1] = 0x80 | 126;
+      frame.writeUInt16BE(length, 2);
+    } else {
+      frame[1] = 0x80 | 127;
+      frame.writeUInt32BE(0, 2);
+      frame.writeUInt32BE(length, 6);
+    }
+    frame.writeInt32BE(mask | 0, header);
+    let at = header + 4;
+    at += this.prefix.copy(frame, at);
+    writeDigits(frame, at, seq, seqDigits);
+    at += seqDigits;
+    at += tKey.copy(frame, at);
+    writeDigits(frame, at, sentAtUs, tDigits);
+    at += tDigits;
+    suffix.copy(frame, at);
+    maskInPlace(frame, header + 4, frame.length, header);
+    return frame;
+  }
+}
+
+/** XORs bytes [from, to) with the 4-byte key stored at `keyAt` (RFC 6455 §5.3). */
+export function maskInPlace(buf: Buffer, from: number, to: number, keyAt: number): void {
+  const k0 = buf[keyAt]!;
+  const k1 = buf[keyAt + 1]!;
+  const k2 = buf[keyAt + 2]!;
+  const k3 = buf[keyAt + 3]!;
+  let i = from;
+  for (; i + 3 < to; i += 4) {
+    buf[i] = buf[i]! ^ k0;
+    buf[i + 1] = buf[i + 1]! ^ k1;
+    buf[i + 2] = buf[i + 2]! ^ k2;
+    buf[i + 3] = buf[i + 3]! ^ k3;
+  }
+  for (let j = 0; i < to; i++, j++) buf[i] = buf[i]! ^ (j === 0 ? k0 : j === 1 ? k1 : k2);
+}

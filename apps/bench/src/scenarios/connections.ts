@@ -1,0 +1,32 @@
+import type { ConnSpec } from "../messages.js";
+import type { LoadOptions } from "../options.js";
+import { type Plan, publishesAt } from "../plan.js";
+
+export const defaultIdlePublishFraction = 0.01;
+/** Sockets one load process holds at most: the per-process open-file limit is 20,000 here. */
+const socketsPerProcess = 8000;
+
+/**
+ * N idle subscribed connections (each on its own channel): time to open them and the
+ * server's memory per connection, then a light publish load over all of them. Runs its
+ * clients in processes, each under the open-file limit.
+ */
+export function planConnections(options: LoadOptions, urls: readonly string[]): Plan {
+  const url = urls[0]!;
+  const fraction = options.publishFraction ?? defaultIdlePublishFraction;
+  const conns: ConnSpec[] = [];
+  let publishers = 0;
+  for (let i = 0; i < options.connections; i++) {
+    const publish = publishesAt(i, fraction);
+    if (publish) publishers++;
+    conns.push({ url, channel: `idle-${i}`, subscribe: true, publish });
+  }
+  return {
+    description: `${options.connections} idle connections each subscribed to its own channel, then ${publishers} publishing`,
+    conns,
+    churn: undefined,
+    measureIdle: true,
+    workerKind: "process",
+    minWorkers: Math.ceil(options.connections / socketsPerProcess),
+  };
+}

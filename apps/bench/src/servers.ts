@@ -1,0 +1,173 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+
+/** A server process started for a comparison. */
+export interface ServerProcess {
+  readonly pid: number;
+  readonly port: number;
+  stop(): Promise<void>;
+}
+
+/** The servers of one side of a comparison: one or two nodes, and their Redis in cluster mode. */
+export interface ServerSet {
+  readonly label: string;
+  readonly urls: string[];
+  readonly pids: number[];
+  readonly redisPid: number | undefined;
+  readonly secret: string;
+  stop(): Promise<void>;
+}
+
+export type ServerKind = "rocket" | "baseline";
+
+export interface StartOptions {
+  readonly kind: ServerKind;
+  readonly nodes: number;
+  /** Start a Redis and run the nodes in cluster mode. */
+  readonly redis: boolean;
+  /** The gateway CLI (`rocket`). */
+  readonly rocketBin: string;
+  readonly hub: string;
+  /** CPUs to pin the servers (and Redis) to with taskset, e.g. "0"; undefined leaves them to the scheduler. */
+  readonly cpus: string | undefined;
+}
+
+/** This package's CLI; the baseline runs as `rocket-bench baseline`. */
+const benchBin = fileURLToPath(new URL("../bin/rocket-bench.js", import.meta.url));
+/** The gateway in this monorepo, next to this package. */
+export const defaultRocketBin = fileURLToPath(new URL("../../gateway/bin/rocket.js", import.meta.url));
+
+/** A port on 127.0.0.1 that was free a moment ago (redis-server cannot take port 0). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
+    });
+  });
+}
+
+/**
+ * Starts a child process and waits for the output line `ready` matches, keeping the last
+ * lines for error messages and reading everything after so that a full pipe never blocks it.
+ */
+function launch(
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  ready: RegExp,
+  what: string,
+  cpus: string | undefined,
+): Promise<{ child: ChildProcess; line: string }> {
+  return new Promise((resolve, reject) => {
+    // taskset execs the command: the pid stays the server's
+    const child = cpus
+      ? spawn("taskset", ["-c", cpus, command, ...args], { env, stdio: ["ignore", "pipe", "pipe"] })
+      : spawn(command, args, { env, stdio: ["ignore", "pipe", "pipe"] });
+    const tail: string[] = [];
+    let settled = false;
+    const timer = setTimeout(() => finish(new Error(`${what} did not start within 15 s:\n${tail.join("\n")}`)), 15_000);
+    const finish = (err: Error | undefined, line?: string) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (err) {
+        child.kill("SIGKILL");
+        reject(err);
+      } else resolve({ child, line: line! });
+    };
+    const onLine = (line: string) => {
+      tail.push(line);
+      if (tail.length > 20) tail.shift();
+      if (ready.test(line)) finish(undefined, line);
+    };
+    createInterface({ input: child.stdout! }).on("line", onLine);
+    createInterface({ input: child.stderr! }).on("line", onLine);
+    child.once("error", (err) => finish(err));
+    child.once("exit", (code) => finish(new Error(`${what} exited (${code}) before it was ready:\n${tail.join("\n")}`)));
+  });
+}
+
+function stopper(child: ChildProcess): () => Promise<void> {
+  return () =>
+    new Promise((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) return resolve();
+      const kill = setTimeout(() => child.kill("SIGKILL"), 5000);
+      child.once("exit", () => {
+        clearTimeout(kill);
+        resolve();
+      });
+      child.kill("SIGTERM");
+    });
+}
+
+/** The environment for servers: this one's, without Rocket's or uWS's own settings. */
+function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("ROCKET_") && !k.startsWith("UWS_")) env[k] = v;
+  return Object.assign(env, extra);
+}
+
+export async function startRedis(cpus: string | undefined): Promise<ServerProcess & { url: string }> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), "rocket-bench-redis-"));
+  const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir];
+  const { child } = await launch("redis-server", args, process.env, /Ready to accept connections/, "redis-server", cpus);
+  const stop = stopper(child);
+  return {
+    pid: child.pid!,
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    async stop() {
+      await stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function startNode(options: StartOptions, secret: string, redisUrl: string | undefined): Promise<ServerProcess> {
+  const args =
+    options.kind === "rocket"
+      ? [options.rocketBin, "--host", "127.0.0.1", "--port", "0", "--log-level", "info"]
+      : [benchBin, "baseline", "--host", "127.0.0.1", "--port", "0"];
+  if (redisUrl) args.push("--redis", redisUrl);
+  const env = cleanEnv(options.kind === "rocket" ? { ROCKET_SECRET: secret } : {});
+  const { child, line } = await launch(process.execPath, args, env, /"msg":"listening"/, options.kind, options.cpus);
+  const port = (JSON.parse(line) as { port: number }).port;
+  return { pid: child.pid!, port, stop: stopper(child) };
+}
+
+/** Starts one side of a comparison on free loopback ports. */
+export async function startServers(options: StartOptions): Promise<ServerSet> {
+  const secret = randomBytes(12).toString("hex");
+  const started: ServerProcess[] = [];
+  let redis: (ServerProcess & { url: string }) | undefined;
+  const stopAll = async () => {
+    await Promise.all(started.map((s) => s.stop()));
+    await redis?.stop();
+  };
+  try {
+    if (options.redis) redis = await startRedis(options.cpus);
+    for (let i = 0; i < options.nodes; i++) started.push(await startNode(options, secret, redis?.url));
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+  const hub = options.hub.startsWith("/") ? options.hub : `/${options.hub}`;
+  return {
+    label: options.kind,
+    urls: started.map((s) => `ws://127.0.0.1:${s.port}${hub}`),
+    pids: started.map((s) => s.pid),
+    redisPid: redis?.pid,
+    secret,
+    stop: stopAll,
+  };
+}
