@@ -138,19 +138,8 @@ export class PublishEncoder {
     const seqDigits = digits(seq);
     const tDigits = digits(sentAtUs);
     const length = this.prefix.length + seqDigits + tKey.length + tDigits + suffix.length;
-    const header = length < 126 ? 2 : length < 65536 ? 4 : 10;
-    const frame = Buffer.allocUnsafe(header + 4 + length);
-    frame[0] = 0x81; // FIN + text
-    if (header === 2) frame[1] = 0x80 | length;
-    else if (header === 4) {
-      frame[1] = 0x80 | 126;
-      frame.writeUInt16BE(length, 2);
-    } else {
-      frame[1] = 0x80 | 127;
-      frame.writeUInt32BE(0, 2);
-      frame.writeUInt32BE(length, 6);
-    }
-    frame.writeInt32BE(mask | 0, header);
+    const frame = allocMaskedFrame(0x1, length, mask);
+    const header = frame.length - length - 4;
     let at = header + 4;
     at += this.prefix.copy(frame, at);
     writeDigits(frame, at, seq, seqDigits);
@@ -162,6 +151,27 @@ export class PublishEncoder {
     maskInPlace(frame, header + 4, frame.length, header);
     return frame;
   }
+}
+
+/**
+ * A client frame (FIN set) of `length` payload bytes with its header and masking key
+ * written; the payload goes at `frame.length - length`, then gets masked.
+ */
+export function allocMaskedFrame(opcode: number, length: number, mask: number): Buffer {
+  const header = length < 126 ? 2 : length < 65536 ? 4 : 10;
+  const frame = Buffer.allocUnsafe(header + 4 + length);
+  frame[0] = 0x80 | opcode;
+  if (header === 2) frame[1] = 0x80 | length;
+  else if (header === 4) {
+    frame[1] = 0x80 | 126;
+    frame.writeUInt16BE(length, 2);
+  } else {
+    frame[1] = 0x80 | 127;
+    frame.writeUInt32BE(0, 2);
+    frame.writeUInt32BE(length, 6);
+  }
+  frame.writeInt32BE(mask | 0, header);
+  return frame;
 }
 
 /** XORs bytes [from, to) with the 4-byte key stored at `keyAt` (RFC 6455 §5.3). */

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { connect, type Socket } from "node:net";
 import { nowMicros } from "./clock.js";
-import { maskInPlace } from "./frames.js";
+import { allocMaskedFrame, maskInPlace } from "./frames.js";
 
 /** What a connection tells its owner. One object per connection: no closures per message. */
 export interface WsEvents {
@@ -157,19 +157,8 @@ export class WsConnection {
 
   private frame(opcode: number, payload: Buffer): Buffer {
     const length = payload.length;
-    const header = length < 126 ? 2 : length < 65536 ? 4 : 10;
-    const frame = Buffer.allocUnsafe(header + 4 + length);
-    frame[0] = 0x80 | opcode;
-    if (header === 2) frame[1] = 0x80 | length;
-    else if (header === 4) {
-      frame[1] = 0x80 | 126;
-      frame.writeUInt16BE(length, 2);
-    } else {
-      frame[1] = 0x80 | 127;
-      frame.writeUInt32BE(0, 2);
-      frame.writeUInt32BE(length, 6);
-    }
-    frame.writeInt32BE(this.nextMask(), header);
+    const frame = allocMaskedFrame(opcode, length, this.nextMask());
+    const header = frame.length - length - 4;
     payload.copy(frame, header + 4);
     maskInPlace(frame, header + 4, frame.length, header);
     return frame;
