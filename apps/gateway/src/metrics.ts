@@ -51,7 +51,7 @@ export function createMetrics(options: { version: string; redis: boolean }) {
     }),
     upgradesRefused: new Counter({
       name: "rocket_upgrades_refused_total",
-      help: "WebSocket upgrades refused, by reason (origin, draining).",
+      help: "WebSocket upgrades refused, by reason (origin, draining, full).",
       labelNames: ["hub", "reason"],
       registers: r,
     }),
