@@ -1,20 +1,47 @@
 import { defineConfig } from "vitest/config";
 
+/** Tests with timing bounds under fault injection (Redis killed, connections cut): run alone. */
+const chaos = [
+  "test/cluster/outage.int.test.ts",
+  "test/cluster/canary.int.test.ts",
+  "packages/bus/test/redis-outage.test.ts",
+  "packages/bus/test/redis-canary.test.ts",
+];
+
 export default defineConfig({
   test: {
-    include: [
-      "packages/*/src/**/*.test.ts",
-      "packages/*/test/**/*.test.ts",
-      "apps/*/src/**/*.test.ts",
-      "apps/*/test/**/*.test.ts",
-      "test/**/*.test.ts",
-    ],
-    exclude: ["**/node_modules/**", "**/dist/**"],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     // Integration tests start real processes on a 2-core machine: keep parallelism modest.
     pool: "forks",
     poolOptions: { forks: { maxForks: 2, minForks: 1 } },
     reporters: ["default", "./test/summary-reporter.ts"],
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: "main",
+          include: [
+            "packages/*/src/**/*.test.ts",
+            "packages/*/test/**/*.test.ts",
+            "apps/*/src/**/*.test.ts",
+            "apps/*/test/**/*.test.ts",
+            "test/**/*.test.ts",
+          ],
+          exclude: ["**/node_modules/**", "**/dist/**", ...chaos],
+          sequence: { groupOrder: 0 },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: "chaos",
+          include: chaos,
+          // One file at a time, after everything else, so no other test competes for the CPU.
+          fileParallelism: false,
+          sequence: { groupOrder: 1 },
+        },
+      },
+    ],
   },
 });
