@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { ErrorCode } from "./codes.js";
 import { commandTypes } from "./commands.js";
-import { decode, exceedsDepth } from "./decode.js";
+import { decode } from "./decode.js";
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 const isDecoded = (d: { type: string; code?: string }) =>
@@ -68,7 +68,7 @@ describe("decode", () => {
     expect(decode(deep(31))).toEqual({ type: "error", code: ErrorCode.InvalidData, reason: "depth" });
     expect(decode(deep(1_000_000))).toEqual({ type: "error", code: ErrorCode.InvalidData, reason: "depth" });
     expect(decode(deep(40), { maxDepth: 64 }).type).toBe("publish");
-    expect(exceedsDepth('["[[[[[[[["]', 2)).toBe(false);
+    expect(decode('{"publish":{"event":"[[[[","channel":"{{{{","data":"[[[[[[[[[[["}}', { maxDepth: 2 }).type).toBe("publish");
   });
 
   it("treats invalid UTF-8 as invalid_data", () => {

@@ -97,23 +97,6 @@ const CLOSE_BRACKET = 0x5d;
 const COLON = 0x3a;
 const COMMA = 0x2c;
 
-/** True when arrays/objects nest deeper than `max` (strings are skipped). */
-export function exceedsDepth(text: string, max: number): boolean {
-  let depth = 0;
-  const n = text.length;
-  for (let i = 0; i < n; i++) {
-    const c = text.charCodeAt(i);
-    if (c === QUOTE) {
-      i = skipString(text, i);
-    } else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
-      if (++depth > max) return true;
-    } else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) {
-      depth--;
-    }
-  }
-  return false;
-}
-
 /** Index of the closing quote of the string opening at `start` (native search, not a char loop). */
 function skipString(text: string, start: number): number {
   let at = start;

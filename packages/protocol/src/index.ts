@@ -25,5 +25,5 @@ export {
   parseAccess,
   secretsEqual,
 } from "./credentials.js";
-export { type DecodeOptions, decode, exceedsDepth } from "./decode.js";
+export { type DecodeOptions, decode } from "./decode.js";
 export { encodeDelivery, encodeReply, errorReply, okReply } from "./encode.js";
