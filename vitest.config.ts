@@ -38,7 +38,7 @@ export default defineConfig({
           name: "chaos",
           include: chaos,
           // One file at a time, after everything else, so no other test competes for the CPU.
-          fileParallelism: false,
+          poolOptions: { forks: { singleFork: true } },
           sequence: { groupOrder: 1 },
         },
       },
