@@ -43,3 +43,23 @@ export function channelFacts(conns: readonly ConnSpec[]): {
 export function publishesAt(i: number, fraction: number): boolean {
   return Math.floor(i * fraction) !== Math.floor((i - 1) * fraction);
 }
+
+/**
+ * `count` connections, each subscribed to its own channel (`<prefix><i>`), an evenly spread
+ * `fraction` of them also publishing to it; with how many publish.
+ */
+export function ownChannelConns(
+  url: string,
+  count: number,
+  prefix: string,
+  fraction: number,
+): { conns: ConnSpec[]; publishers: number } {
+  const conns: ConnSpec[] = [];
+  let publishers = 0;
+  for (let i = 0; i < count; i++) {
+    const publish = publishesAt(i, fraction);
+    if (publish) publishers++;
+    conns.push({ url, channel: `${prefix}${i}`, subscribe: true, publish });
+  }
+  return { conns, publishers };
+}

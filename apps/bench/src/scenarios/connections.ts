@@ -1,6 +1,5 @@
-import type { ConnSpec } from "../messages.js";
 import type { LoadOptions } from "../options.js";
-import { type Plan, publishesAt } from "../plan.js";
+import { ownChannelConns, type Plan } from "../plan.js";
 
 export const defaultIdlePublishFraction = 0.01;
 /** Sockets one load process holds at most: the per-process open-file limit is 20,000 here. */
@@ -12,15 +11,8 @@ const socketsPerProcess = 8000;
  * clients in processes, each under the open-file limit.
  */
 export function planConnections(options: LoadOptions, urls: readonly string[]): Plan {
-  const url = urls[0]!;
   const fraction = options.publishFraction ?? defaultIdlePublishFraction;
-  const conns: ConnSpec[] = [];
-  let publishers = 0;
-  for (let i = 0; i < options.connections; i++) {
-    const publish = publishesAt(i, fraction);
-    if (publish) publishers++;
-    conns.push({ url, channel: `idle-${i}`, subscribe: true, publish });
-  }
+  const { conns, publishers } = ownChannelConns(urls[0]!, options.connections, "idle-", fraction);
   return {
     description: `${options.connections} idle connections each subscribed to its own channel, then ${publishers} publishing`,
     conns,
