@@ -28,6 +28,7 @@ export {
 export { type DecodeOptions, decode } from "./decode.js";
 export { encodeDelivery, encodeReply, errorReply, okReply } from "./encode.js";
 export { type CommandToSend, encodeCommand, type PublishToSend } from "./encode-command.js";
+export { JsonByte } from "./json-bytes.js";
 export {
   type CloseCodeLabel,
   closeCodeLabel,
