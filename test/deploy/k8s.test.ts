@@ -362,6 +362,8 @@ describe.each(overlays)("deploy/k8s/overlays/%s", (overlay) => {
       const series = /^([a-z_:]+)\{/.exec(rule?.seriesQuery ?? "")?.[1];
       expect(metricsSource, `the gateway declares ${series}`).toContain(`"${series}"`);
       expect(rule?.resources.overrides).toEqual({ namespace: { resource: "namespace" }, pod: { resource: "pod" } });
+      // Pods reach the scaling target well before they refuse connections (HTTP 503 past MaxConnections).
+      expect(Number(metric?.target.averageValue) * 2).toBeLessThanOrEqual(Number(env.get("ROCKET_MAX_CONNECTIONS")));
     }
   });
 
@@ -391,6 +393,38 @@ describe("deploy/k8s", () => {
   it("has overlays to check", () => {
     expect(overlays.sort()).toEqual(["dev", "production"]);
     expect(existsSync(`${k8sDir}/base/kustomization.yaml`)).toBe(true);
+  });
+});
+
+describe("docs/kubernetes.md's configuration-file example", () => {
+  // The example's overlay exists only in memory: its kustomization is the production overlay
+  // plus the YAML block the docs show; rocket.json is a stand-in.
+  const dir = repoPath("deploy/k8s/overlays/config-file-example");
+  const docs = readFileSync(repoPath("docs/kubernetes.md"), "utf8");
+  const after = docs.slice(docs.indexOf("**Hubs with their own paths"));
+  const block = /```yaml\n([\s\S]*?)```/.exec(after)?.[1] ?? "";
+  const virtual = new Map([
+    [
+      `${dir}/kustomization.yaml`,
+      `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ../production\n${block}`,
+    ],
+    [`${dir}/rocket.json`, JSON.stringify({ Hubs: [{ Path: "/echo", Secrets: { ReadWrite: "s" } }] })],
+  ]);
+  const objects = () => renderKustomization(dir, { readFile: (path) => virtual.get(path) ?? readFile(path) });
+
+  it("mounts the file from a generated Secret and passes its path to the gateway", async () => {
+    expect(block).toMatch(/secretGenerator/);
+    const rendered = objects();
+    const deployment = rendered.find((o) => o.kind === "Deployment") as K8sObject;
+    const spec = podSpec(deployment) as PodSpec;
+    const gateway = spec.containers[0] as Container & { args: string[]; volumeMounts: { name: string; mountPath: string }[] };
+    const secret = rendered.find((o) => o.kind === "Secret" && o.metadata.name.startsWith("rocket-config-file-")) as K8sObject;
+    expect(Object.keys(secret.data as object)).toEqual(["rocket.json"]);
+    const volume = (spec.volumes ?? []).find((v) => v.secret?.secretName === secret.metadata.name) as { name: string };
+    const mount = gateway.volumeMounts.find((m) => m.name === volume.name);
+    expect(gateway.args).toEqual([`${mount?.mountPath}/rocket.json`]);
+    expect(await schemaErrors(deployment)).toEqual([]);
+    expect(unknownFields([deployment])).toEqual([[]]);
   });
 });
 
