@@ -34,7 +34,11 @@ function gatewayEnvVars(): Set<string> {
     readme.indexOf("\n## Configuration"),
     readme.indexOf("\n## ", readme.indexOf("\n## Configuration") + 1),
   );
-  const rows = section.split("\n").filter((line) => line.startsWith("|"));
+  // The first table of the section: from its header to the first line that is not a row.
+  const lines = section.split("\n");
+  const start = lines.findIndex((line) => line.startsWith("|"));
+  const end = lines.findIndex((line, i) => i > start && !line.startsWith("|"));
+  const rows = lines.slice(start, end < 0 ? undefined : end);
   const cells = (row: string) =>
     row
       .split("|")
