@@ -345,7 +345,8 @@ describe.each(overlays)("deploy/k8s/overlays/%s", (overlay) => {
       .map((f) => readFileSync(f, "utf8"))
       .join("\n");
     for (const m of queried.matchAll(/job\s*=\s*\\?"([^"\\]+)\\?"/g)) jobs.add(m[1] ?? "");
-    expect([...jobs]).toEqual(["rocket"]);
+    // Other jobs (the load balancer's, Redis's exporter) may be queried too; the gateways' is rocket.
+    expect([...jobs]).toContain("rocket");
   });
 
   it("scales on connections per pod with the metric prometheus-adapter serves (when monitored)", () => {
