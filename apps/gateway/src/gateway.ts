@@ -1,5 +1,5 @@
 import type { TemplatedApp, us_listen_socket, WebSocket } from "uWebSockets.js";
-import { type Bus, type DeliverFn, nowMs } from "@rocket/bus";
+import { type Bus, type ChannelRegistry, type DeliverFn, nowMs } from "@rocket/bus";
 import { CloseCode } from "@rocket/protocol";
 import type { Logger } from "pino";
 import type { Config, HubConfig } from "./config.js";
@@ -18,8 +18,10 @@ export interface GatewayDeps {
   /** The logger for one hub (its `Log` file, if any). */
   readonly hubLogger: (hub: HubConfig) => Logger;
   readonly metrics: Metrics;
-  /** Builds the bus; the gateway hands it the function that fans deliveries out. */
-  readonly createBus: (deliver: DeliverFn) => Bus;
+  /** The bus; the gateway registers its delivery handler on it and closes it at the end of a drain. */
+  readonly bus: Bus;
+  /** The channel registry, on the bus's connections. */
+  readonly registry: ChannelRegistry;
   readonly staticFiles?: ReadonlyMap<string, StaticFile> | undefined;
   readonly version: string;
   /** Most connections held at once (from MaxConnections or the open-file limit); more get 503. */
@@ -33,7 +35,6 @@ export interface Gateway {
   shutdown(): Promise<void>;
   /** Whether /readyz answers 200. */
   isReady(): boolean;
-  readonly bus: Bus;
 }
 
 interface SocketData extends WriterState {
@@ -83,7 +84,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
     metrics.busPublishDeliver.observe(Math.max(0, nowMs() - publishedAtMs) / 1000);
   };
 
-  const bus = deps.createBus(deliver);
+  const { bus, registry } = deps;
+  bus.onDeliver(deliver);
   const isReady = () => state === "running" && bus.isReady();
   metrics.readiness(isReady);
 
@@ -146,6 +148,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
         data.session = new Session(
           hub,
           bus,
+          registry,
           {
             send: (text) => writer.send(ws, text),
             subscribe: (topic) => {
@@ -227,7 +230,6 @@ export function createGateway(deps: GatewayDeps): Gateway {
     });
 
   return {
-    bus,
     isReady,
     async start() {
       const port = await listen(app, config.port);

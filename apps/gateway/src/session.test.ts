@@ -1,4 +1,4 @@
-import { type Bus, createMemoryBus } from "@rocket/bus";
+import { type Bus, createMemoryBus, createMemoryRegistry } from "@rocket/bus";
 import pino from "pino";
 import { describe, expect, it } from "vitest";
 import { createHub } from "./hub.js";
@@ -16,13 +16,14 @@ function setup(bus?: Bus) {
     end: (code) => ended.push(code),
   };
   const deliveries: string[] = [];
-  const theBus = bus ?? createMemoryBus({ deliver: (_t, frame) => deliveries.push(Buffer.from(frame).toString()) });
+  const theBus = bus ?? createMemoryBus();
+  theBus.onDeliver((_t, frame) => deliveries.push(Buffer.from(frame).toString()));
   const hub = createHub(
     { path: "/", secrets: { readOnly: "", readWrite: "rw" }, logFile: "", allowedOrigins: undefined, compression: false },
     createMetrics({ version: "test", redis: false }),
     pino({ level: "silent" }),
   );
-  const session = new Session(hub, theBus, socket, { maxDepth: 32 });
+  const session = new Session(hub, theBus, createMemoryRegistry(), socket, { maxDepth: 32 });
   const send = (frame: object) => session.receive(JSON.stringify(frame));
   const settle = () => new Promise((r) => setTimeout(r, 0));
   return { session, send, sent, topics, ended, deliveries, bus: theBus, settle };
@@ -45,7 +46,7 @@ describe("Session", () => {
     const gate = new Promise<void>((r) => {
       release = r;
     });
-    const memory = createMemoryBus({ deliver: () => {} });
+    const memory = createMemoryBus();
     const slow: Bus = { ...memory, subscribe: (t) => gate.then(() => memory.subscribe(t)) };
     const s = setup(slow);
     s.send({ auth: { access: "read-write", secret: "rw" } });
@@ -61,7 +62,7 @@ describe("Session", () => {
   });
 
   it("answers unavailable when the bus fails, and drops the failed subscription", async () => {
-    const memory = createMemoryBus({ deliver: () => {} });
+    const memory = createMemoryBus();
     const failing: Bus = {
       ...memory,
       subscribe: () => Promise.reject(new Error("down")),
@@ -79,7 +80,7 @@ describe("Session", () => {
 
   it("releases its bus references on close, also for a subscribe still in flight", async () => {
     const counts = new Map<string, number>();
-    const memory = createMemoryBus({ deliver: () => {} });
+    const memory = createMemoryBus();
     const counting: Bus = {
       ...memory,
       subscribe: async (t) => {

@@ -1,4 +1,4 @@
-import type { Bus } from "@rocket/bus";
+import type { Bus, ChannelRegistry } from "@rocket/bus";
 import {
   AccessLevel,
   assertNever,
@@ -49,6 +49,7 @@ export class Session {
   constructor(
     private readonly hub: Hub,
     private readonly bus: Bus,
+    private readonly registry: ChannelRegistry,
     private readonly socket: SessionSocket,
     private readonly limits: SessionLimits,
   ) {
@@ -108,7 +109,7 @@ export class Session {
     this.channels.add(channel);
     const topic = this.hub.topic(channel);
     const op = this.afterBarrier(() =>
-      Promise.all([this.bus.registerChannel(this.hub.path, channel), this.bus.subscribe(topic)]).then(
+      Promise.all([this.registry.register(this.hub.path, channel), this.bus.subscribe(topic)]).then(
         () => {
           if (!this.closed) this.socket.subscribe(topic);
           return okReply;
@@ -156,7 +157,7 @@ export class Session {
   }
 
   private publishExisting(channel: string, topic: string, frame: Buffer): string | Promise<string> {
-    const exists = this.bus.channelExists(this.hub.path, channel);
+    const exists = this.registry.exists(this.hub.path, channel);
     if (exists === true) return this.send2bus(topic, frame);
     if (exists === false) return invalidChannelReply;
     return exists.then(
