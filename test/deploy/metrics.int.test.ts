@@ -21,7 +21,11 @@ async function metricUntil(
   let text = "";
   let value = Number.NaN;
   await until(
-    async () => check((value = sample((text = await scrape(gw)), name, labels))),
+    async () => {
+      text = await scrape(gw);
+      value = sample(text, name, labels);
+      return check(value);
+    },
     timeoutMs,
     `${name}${JSON.stringify(labels)}`,
     50,

@@ -91,6 +91,6 @@ function failedRun(kind: ServerKind, options: CompareOptions, error: string): Ru
     connections: { requested: 0, opened: 0, failed: 0, firstError: undefined, openMs: 0, perSec: 0 },
     idle: undefined,
     phases: [],
-    error: error.split("\n").find((l) => /not available|error|Error/.test(l)) ?? error.split("\n")[0],
+    error: error.split("\n").find((l) => /not available|error|Error/.test(l)) ?? error.split("\n")[0] ?? error,
   };
 }

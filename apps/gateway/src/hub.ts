@@ -61,7 +61,10 @@ export function createHub(config: HubConfig, metrics: Metrics, logger: Logger): 
   const replies = new Map<string, PendingCount>();
   const cached = (map: Map<string, PendingCount>, key: string, make: () => { inc(n: number): void }) => {
     let c = map.get(key);
-    if (!c) map.set(key, (c = count(make())));
+    if (c === undefined) {
+      c = count(make());
+      map.set(key, c);
+    }
     return c;
   };
   const topicPrefix = `${config.path}:`;
