@@ -209,7 +209,6 @@ export function createGateway(deps: GatewayDeps): Gateway {
     for (const ws of sockets) {
       if (ws.getBufferedAmount() > config.maxBackpressureBytes) {
         const { hub } = ws.getUserData();
-        hub.counters.slowConsumerDisconnects.inc();
         hub.counters.limit("backpressure");
         hub.logger.info({ buffered: ws.getBufferedAmount() }, "slow consumer disconnected");
         ws.end(CloseCode.SlowConsumer, "slow consumer");
