@@ -34,7 +34,8 @@ async function metricUntil(
 describe("gateway metrics", () => {
   it("count connections, frames, replies, publishes, deliveries and bytes exactly", async () => {
     const [gw] = (await startCluster(resources, 1)).gateways as [GatewayProc];
-    const before = await scrape(gw);
+    // A gateway listens before its bus is ready; subscribes before that get "unavailable".
+    const before = await metricUntil(gw, "rocket_ready", {}, (v) => v === 1);
     const hub = { hub: "/" };
     let bytesIn = 0;
     const request = async (client: TestClient, frame: object | string) => {
@@ -97,6 +98,7 @@ describe("gateway metrics", () => {
 
   it("count a slow consumer once as a limit breach, and its close once as a 4008 close", async () => {
     const [gw] = (await startCluster(resources, 1)).gateways as [GatewayProc];
+    await metricUntil(gw, "rocket_ready", {}, (v) => v === 1);
     const hub = { hub: "/" };
     const pub = resources.add(await TestClient.connect(gw.url()), (c) => c.close());
     expect(await pub.auth("read-write", composeSecret())).toEqual({ ok: true });
