@@ -48,7 +48,6 @@ export function createFanOut(deps: FanOutDeps): FanOut {
       const buffered = ws.getBufferedAmount();
       if (buffered <= maxBackpressureBytes) continue;
       const { hub } = ws.getUserData();
-      hub.counters.slowConsumerDisconnects.inc();
       hub.counters.limit("backpressure");
       hub.logger.info({ buffered }, "slow consumer disconnected");
       ws.end(CloseCode.SlowConsumer, "slow consumer");

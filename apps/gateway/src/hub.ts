@@ -24,7 +24,6 @@ export interface HubCounters {
   readonly messagesDelivered: { inc(n?: number): void };
   readonly bytesReceived: { inc(n?: number): void };
   readonly bytesSent: { inc(n?: number): void };
-  readonly slowConsumerDisconnects: { inc(): void };
   frame(command: string): void;
   reply(code: string): void;
   limit(limit: string): void;
@@ -74,7 +73,7 @@ export function createHub(config: HubConfig, metrics: Metrics, logger: Logger): 
   for (const limit of ["payload", "depth", "channel_name", "backpressure"])
     metrics.limitBreaches.labels({ ...hub, limit }).inc(0);
   for (const code of ["1000", "1001", "1006", "1009", "4008"]) metrics.connectionsClosed.labels({ ...hub, code }).inc(0);
-  metrics.slowConsumerDisconnects.labels(hub).inc(0);
+  for (const reason of ["origin", "draining", "full"]) metrics.upgradesRefused.labels({ ...hub, reason }).inc(0);
   metrics.publishesAccepted.labels(hub).inc(0);
   metrics.messagesDelivered.labels(hub).inc(0);
   metrics.connectionsOpen.labels(hub).set(0);
@@ -96,7 +95,6 @@ export function createHub(config: HubConfig, metrics: Metrics, logger: Logger): 
       messagesDelivered: count(metrics.messagesDelivered.labels(hub)),
       bytesReceived: count(metrics.bytesReceived.labels(hub)),
       bytesSent: count(metrics.bytesSent.labels(hub)),
-      slowConsumerDisconnects: metrics.slowConsumerDisconnects.labels(hub),
       frame: (command) => cached(frames, command, () => metrics.framesReceived.labels({ ...hub, command })).inc(),
       reply: (code) => cached(replies, code, () => metrics.replies.labels({ ...hub, code })).inc(),
       limit: (limit) => metrics.limitBreaches.inc({ ...hub, limit }),

@@ -66,6 +66,7 @@ async function main(): Promise<void> {
   );
   const fds = connectionsUnderFdLimit();
   const maxConnections = config.maxConnections > 0 ? config.maxConnections : (fds?.max ?? Number.MAX_SAFE_INTEGER);
+  metrics.connectionsMax.set(maxConnections);
   if (fds && config.maxConnections > fds.max) {
     logger.warn(
       { maxConnections: config.maxConnections, openFileLimit: fds.limit },
@@ -161,10 +162,10 @@ function busObserver(metrics: Metrics): BusObserver & RegistryObserver {
   return {
     publishAcked: (seconds) => metrics.busPublishAck.observe(seconds),
     publishFailed: () => metrics.busPublishFailures.inc(),
-    connectionChanged: (up) => metrics.redisUp.set(up ? 1 : 0),
-    reconnected: () => metrics.redisReconnects.inc(),
+    connectionChanged: (up) => metrics.busUp.set(up ? 1 : 0),
+    reconnected: () => metrics.busReconnects.inc(),
     subscribedTopics: (count) => metrics.busSubscribedTopics.set(count),
-    knownChannels: (count) => metrics.channelsKnown.set(count),
+    knownChannels: (count) => metrics.busRegistryChannels.set(count),
     canaryFailed: () => metrics.canaryFailures.inc(),
   };
 }
