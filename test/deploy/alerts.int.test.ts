@@ -25,7 +25,10 @@ const instance = (gw: GatewayProc) => `127.0.0.1:${gw.metricsPort}`;
 async function alertsUntil(name: string, check: (alerts: PromAlert[]) => boolean, what: string): Promise<PromAlert[]> {
   let alerts: PromAlert[] = [];
   await until(
-    async () => check((alerts = (await monitoring.prometheus.alerts()).filter((a) => a.labels.alertname === name))),
+    async () => {
+      alerts = (await monitoring.prometheus.alerts()).filter((a) => a.labels.alertname === name);
+      return check(alerts);
+    },
     60_000,
     what,
     250,
@@ -39,7 +42,10 @@ async function alertsUntil(name: string, check: (alerts: PromAlert[]) => boolean
 async function inAlertmanager(name: string, check: (alert: AlertmanagerAlert) => boolean, what: string) {
   let alerts: AlertmanagerAlert[] = [];
   await until(
-    async () => (alerts = (await monitoring.alertmanager.alerts()).filter((a) => a.labels.alertname === name)).some(check),
+    async () => {
+      alerts = (await monitoring.alertmanager.alerts()).filter((a) => a.labels.alertname === name);
+      return alerts.some(check);
+    },
     60_000,
     what,
     250,

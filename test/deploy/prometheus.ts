@@ -24,7 +24,7 @@ export interface RenderOptions {
   /** Replaces the targets of the `alerting` section; required when the file has one. */
   readonly alertmanagers?: readonly string[];
   /** Rule files to load instead of the file's own (absolute paths). */
-  readonly ruleFiles?: readonly string[];
+  readonly ruleFiles?: readonly string[] | undefined;
   readonly intervalSeconds?: number;
 }
 
@@ -109,7 +109,7 @@ export interface StartOptions {
   /** Where alerts go (`127.0.0.1:<port>` of a running Alertmanager). */
   readonly alertmanagers: readonly string[];
   /** Load copies of the rule files in which every `for` is this many seconds (see withShortFor). */
-  readonly forSeconds?: number;
+  readonly forSeconds?: number | undefined;
 }
 
 /** Starts /usr/bin/prometheus on 127.0.0.1, a free port and a temporary data directory. */
