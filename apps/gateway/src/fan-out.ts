@@ -1,6 +1,6 @@
 import type { TemplatedApp, WebSocket } from "uWebSockets.js";
 import { type DeliverFn, nowMs } from "@rocket/bus";
-import { CloseCode } from "@rocket/protocol";
+import { CloseCode, LimitLabel } from "@rocket/protocol";
 import type { Hub } from "./hub.js";
 
 /** Clients are also checked for a send queue over MaxBackpressureBytes this often (replies queue too). */
@@ -48,7 +48,7 @@ export function createFanOut(deps: FanOutDeps): FanOut {
       const buffered = ws.getBufferedAmount();
       if (buffered <= maxBackpressureBytes) continue;
       const { hub } = ws.getUserData();
-      hub.counters.limit("backpressure");
+      hub.counters.limit(LimitLabel.Backpressure);
       hub.logger.info({ buffered }, "slow consumer disconnected");
       ws.end(CloseCode.SlowConsumer, "slow consumer");
     }

@@ -1,4 +1,4 @@
-import { commandTypes, errorCodes, type HubSecrets } from "@rocket/protocol";
+import { commandTypes, errorCodes, type HubSecrets, type LimitLabel, limitLabels } from "@rocket/protocol";
 import type { Logger } from "pino";
 import type { HubConfig } from "./config.js";
 import type { Metrics } from "./metrics.js";
@@ -26,7 +26,7 @@ export interface HubCounters {
   readonly bytesSent: { inc(n?: number): void };
   frame(command: string): void;
   reply(code: string): void;
-  limit(limit: string): void;
+  limit(limit: LimitLabel): void;
   closed(code: string): void;
   upgradeRefused(reason: string): void;
 }
@@ -70,8 +70,7 @@ export function createHub(config: HubConfig, metrics: Metrics, logger: Logger): 
   // Series for the common label values exist from the start, so rates and alerts see 0, not "no data".
   for (const command of [...commandTypes, "invalid"]) metrics.framesReceived.labels({ ...hub, command }).inc(0);
   for (const code of ["ok", ...errorCodes]) metrics.replies.labels({ ...hub, code }).inc(0);
-  for (const limit of ["payload", "depth", "channel_name", "backpressure"])
-    metrics.limitBreaches.labels({ ...hub, limit }).inc(0);
+  for (const limit of limitLabels) metrics.limitBreaches.labels({ ...hub, limit }).inc(0);
   for (const code of ["1000", "1001", "1006", "1009", "4008"]) metrics.connectionsClosed.labels({ ...hub, code }).inc(0);
   for (const reason of ["origin", "draining", "full"]) metrics.upgradesRefused.labels({ ...hub, reason }).inc(0);
   metrics.publishesAccepted.labels(hub).inc(0);

@@ -171,10 +171,3 @@ export function createMetrics(options: { version: string; redis: boolean }) {
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
-
-/** Close codes kept as their own label value; everything else is "other". */
-const knownCloseCodes = new Set([1000, 1001, 1005, 1006, 1007, 1008, 1009, 1011, 4008]);
-
-export function closeCodeLabel(code: number): string {
-  return knownCloseCodes.has(code) ? String(code) : "other";
-}

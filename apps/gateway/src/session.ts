@@ -8,6 +8,7 @@ import {
   type DecodeOptions,
   decode,
   ErrorCode,
+  LimitLabel,
   type PublishCommand,
   type Reply,
 } from "@rocket/protocol";
@@ -58,7 +59,7 @@ export class Session {
     const command = decode(frame, this.context.decodeOptions);
     if (command.type === "error") {
       counters.frame("invalid");
-      if (command.reason === "depth") counters.limit("depth");
+      if (command.reason === "depth") counters.limit(LimitLabel.Depth);
       this.outbox.push(failure(command.code));
       return;
     }
@@ -177,7 +178,7 @@ export class Session {
   }
 
   private rejectName(raw: unknown): void {
-    if (typeof raw === "string" && raw.length > 0) this.context.hub.counters.limit("channel_name");
+    if (typeof raw === "string" && raw.length > 0) this.context.hub.counters.limit(LimitLabel.ChannelName);
     this.outbox.push(invalidChannelName);
   }
 }

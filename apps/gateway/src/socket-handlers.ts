@@ -1,8 +1,7 @@
 import type { WebSocket, WebSocketBehavior } from "uWebSockets.js";
-import { CloseCode } from "@rocket/protocol";
+import { CloseCode, closeCodeLabel, LimitLabel } from "@rocket/protocol";
 import type { Logger } from "pino";
 import type { Hub } from "./hub.js";
-import { closeCodeLabel } from "./metrics.js";
 import { Outbox, type OutboxShared, WriteBatch } from "./outbox.js";
 import { Session, type SessionContext } from "./session.js";
 import type { Uws } from "./uws-native.js";
@@ -99,7 +98,7 @@ export function createSocketHandlers(deps: SocketHandlerDeps) {
       },
       message(ws, message) {
         if (message.byteLength > maxPayloadBytes) {
-          hub.counters.limit("payload");
+          hub.counters.limit(LimitLabel.Payload);
           ws.end(CloseCode.MessageTooBig, "message too big");
           return;
         }

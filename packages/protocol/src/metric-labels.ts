@@ -1,3 +1,5 @@
+import { closeCodes } from "./codes.js";
+
 /**
  * WebSocket close codes that keep their own value of the `code` label on
  * `rocket_connections_closed_total`; every other code is counted as `other`. Clients may
@@ -6,10 +8,12 @@
  * the ones clients and networks produce: 1005 (closed without a status), 1006 (no close
  * frame: the connection just ended), 1007 (invalid UTF-8 in a text frame) and 1008 (policy).
  */
-export const closeCodeLabels = [1000, 1001, 1005, 1006, 1007, 1008, 1009, 1011, 4008] as const;
-export type CloseCodeLabel = `${(typeof closeCodeLabels)[number]}` | "other";
+export const closeCodeLabels: readonly number[] = [...new Set<number>([...closeCodes, 1005, 1006, 1007, 1008])].sort(
+  (a, b) => a - b,
+);
+export type CloseCodeLabel = `${number}` | "other";
 
-const labelled = new Map<number, CloseCodeLabel>(closeCodeLabels.map((code) => [code, `${code}`]));
+const labelled = new Map<number, CloseCodeLabel>(closeCodeLabels.map((code) => [code, `${code}` as const]));
 
 /** The `code` label for a close code: the code itself when listed in {@link closeCodeLabels}, else `other`. */
 export function closeCodeLabel(code: number): CloseCodeLabel {
