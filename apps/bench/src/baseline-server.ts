@@ -1,7 +1,7 @@
 import type { TemplatedApp, us_listen_socket } from "uWebSockets.js";
+import type { Uws } from "@rocket/gateway";
 import { encodeDelivery, okReply } from "@rocket/protocol";
 import { Redis } from "ioredis";
-import type { Uws } from "./uws.js";
 
 /** Where the baseline listens, and the Redis that relays its publishes (none: in-process fan-out). */
 export interface BaselineOptions {

@@ -2,6 +2,7 @@ import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { loadavg } from "node:os";
+import { loadNativeUws } from "@rocket/gateway";
 import { startBaseline } from "./baseline-server.js";
 import { parseCli } from "./cli.js";
 import { compare } from "./compare.js";
@@ -12,7 +13,6 @@ import type { RunResult } from "./results.js";
 import { formatRounds, type RoundsSummary, summarizeRounds } from "./rounds.js";
 import { runPlan } from "./runner.js";
 import { planScenario } from "./scenarios/index.js";
-import { loadNativeUws } from "./uws.js";
 
 const version = (createRequire(import.meta.url)("../package.json") as { version: string }).version;
 
