@@ -4,17 +4,29 @@ import {
   BusUnavailableError,
   type DeliverFn,
   dropDelivery,
+  type GapFn,
+  type HistoryOptions,
+  type HistoryPage,
+  type HistoryQuery,
+  ignoreGap,
   nowMs,
+  type PositionFormat,
+  type StreamPosition,
+  secondGapHandlerError,
   secondHandlerError,
 } from "./bus.js";
+import { continues, newEpoch } from "./history-memory.js";
 import { type RedisBusState, RedisBusStateMachine } from "./redis-bus-state.js";
 import { type Canary, createCanary } from "./redis-canary.js";
+import { type Envelope, readEnvelope, stamp, stampBytes, wrapPlain } from "./redis-envelope.js";
+import { createTrack, GapFiller, trackPosition } from "./redis-gap-fill.js";
 import { createHeartbeat, type Heartbeat } from "./redis-heartbeat.js";
 import type { LinkEvents, RedisCommands, RedisLink } from "./redis-link.js";
 import { createClusterLink } from "./redis-link-cluster.js";
 import { createSingleLink } from "./redis-link-single.js";
 import { type RedisNames, redisNames } from "./redis-names.js";
 import type { RestoreStep } from "./redis-restore.js";
+import type { HistoryKeys } from "./redis-scripts.js";
 import { createSubscriptions, type Subscriptions } from "./redis-subscriptions.js";
 import type { RedisTarget } from "./redis-url.js";
 
@@ -62,14 +74,18 @@ export interface RedisBus extends Bus {
   attach(companion: RedisCompanion): RedisAccess;
 }
 
-/** Bytes before the frame in every Redis message: the origin's `nowMs()` as a float64 (LE). */
-const headerBytes = 8;
-
 /**
  * The Redis bus. Every delivery, the origin's included, comes back through Redis, so every
  * node sees one order per channel. The frame is wrapped once at the origin (8-byte timestamp
- * + frame bytes) and receivers hand `payload.subarray(8)` to the delivery handler without
- * parsing.
+ * + frame bytes, redis-envelope.ts) and receivers hand the frame to the delivery handler
+ * without parsing it.
+ *
+ * A topic with history is published by a script that stores and publishes in one step
+ * (redis-scripts.ts), on channel and keys tagged with the topic so that a Cluster keeps
+ * them on one shard; its messages carry their position in the envelope. Delivery on such a
+ * topic is exactly once per node while the history keeps what the node missed: the node
+ * reads back what a pub/sub hiccup cost it (redis-gap-fill.ts), and reports a gap it cannot
+ * fill to the gap handler.
  *
  * A publish is acknowledged only while the bus is `ready` (redis-bus-state.ts): connected,
  * every local subscription confirmed by Redis on the current subscriber connection, and,
@@ -85,6 +101,10 @@ export function createRedisBus(options: RedisBusOptions): RedisBus {
 class RedisPubSubBus implements RedisBus {
   readonly kind: "redis" | "redis-cluster";
   private deliver: DeliverFn = dropDelivery;
+  private gap: GapFn = ignoreGap;
+  /** The epoch a publish or read starts a history with when the topic has none; renewed once used. */
+  private epochCandidate = newEpoch();
+  private readonly filler: GapFiller;
   private closed: Promise<void> | undefined;
   private readonly steps: RestoreStep[] = [];
   private readonly names: RedisNames;
@@ -142,6 +162,22 @@ class RedisPubSubBus implements RedisBus {
     this.heartbeat = heartbeat;
     this.canary = canary;
     this.access = { commands: link.commands, names, isReady: () => this.machine.ready };
+    this.filler = new GapFiller({
+      read: (keys, after, count) => link.scripts.read(keys, { mode: "after", after, count, start: undefined }),
+      deliver: (topic, envelope) => this.hand(topic, envelope),
+      lost: (topic) => {
+        try {
+          this.gap(topic);
+        } catch (err) {
+          logger?.error({ err, topic }, "gap handler failed");
+        }
+      },
+      active: () => !this.machine.closing,
+      observer,
+      logger,
+    });
+    // First of the restore steps: what the pub/sub hiccup cost is read back once resubscribed.
+    this.steps.push({ name: "history", run: async () => this.filler.resume(this.subscriptions.tracks()) });
   }
 
   get state(): RedisBusState {
@@ -158,9 +194,28 @@ class RedisPubSubBus implements RedisBus {
     this.deliver = handler;
   }
 
-  subscribe(topic: string): Promise<void> {
+  onGap(handler: GapFn): void {
+    if (this.gap !== ignoreGap) throw secondGapHandlerError();
+    this.gap = handler;
+  }
+
+  subscribe(topic: string, history?: HistoryOptions): Promise<void> {
     if (this.machine.closing) return Promise.reject(new BusUnavailableError("bus closed"));
-    return this.subscriptions.acquire(topic);
+    if (history === undefined || this.subscriptions.has(topic)) return this.subscriptions.acquire(topic);
+    // The position before subscribing: whatever is published from here on arrives live or is read back.
+    const keys = this.historyKeys(topic);
+    return this.startTracking(topic, keys, history);
+  }
+
+  private async startTracking(topic: string, keys: HistoryKeys, history: HistoryOptions): Promise<void> {
+    let start: StreamPosition | undefined;
+    try {
+      const range = await this.link.scripts.read(keys, { mode: "after", after: 0, count: 0, start: undefined });
+      start = range.epoch === undefined ? undefined : { offset: range.offset, epoch: range.epoch };
+    } catch (err) {
+      throw new BusUnavailableError("Redis did not answer the history position", { cause: err });
+    }
+    await this.subscriptions.acquire(topic, () => createTrack(topic, keys, history, start));
   }
 
   async unsubscribe(topic: string): Promise<void> {
@@ -174,9 +229,7 @@ class RedisPubSubBus implements RedisBus {
       const { reason } = this.machine.state;
       return Promise.reject(new BusUnavailableError(this.machine.closing ? "bus closed" : `Redis not ready: ${reason}`));
     }
-    const payload = Buffer.allocUnsafe(headerBytes + frame.byteLength);
-    payload.writeDoubleLE(nowMs(), 0);
-    payload.set(frame, headerBytes);
+    const payload = wrapPlain(frame, nowMs());
     const started = performance.now();
     return this.link.publish(this.names.channel(topic), payload).then(
       () => {
@@ -187,6 +240,69 @@ class RedisPubSubBus implements RedisBus {
         throw new BusUnavailableError("Redis did not accept the publish", { cause: err });
       },
     );
+  }
+
+  publishWithHistory(topic: string, head: Uint8Array, history: HistoryOptions, format: PositionFormat): Promise<StreamPosition> {
+    const { observer } = this.options;
+    if (!this.machine.ready) {
+      observer?.publishFailed?.();
+      const { reason } = this.machine.state;
+      return Promise.reject(new BusUnavailableError(this.machine.closing ? "bus closed" : `Redis not ready: ${reason}`));
+    }
+    const started = performance.now();
+    const epoch = this.epochCandidate;
+    const request = {
+      size: history.size,
+      ttlMs: history.ttlMs,
+      epoch,
+      stamp: stamp(nowMs()),
+      head,
+      offsetPiece: format.offset,
+      epochPiece: format.epoch,
+      endPiece: format.end,
+    };
+    return this.link.scripts.publish(this.historyKeys(topic), request).then(
+      (position) => {
+        if (position.epoch === epoch) this.epochCandidate = newEpoch();
+        observer?.publishAcked?.((performance.now() - started) / 1000);
+        return position;
+      },
+      (err: unknown) => {
+        observer?.publishFailed?.();
+        throw new BusUnavailableError("Redis did not accept the publish", { cause: err });
+      },
+    );
+  }
+
+  async history(topic: string, query: HistoryQuery, history: HistoryOptions): Promise<HistoryPage> {
+    if (!this.machine.ready) throw new BusUnavailableError(this.machine.closing ? "bus closed" : "Redis not ready");
+    const { since, limit } = query;
+    const epoch = this.epochCandidate;
+    let range: Awaited<ReturnType<typeof this.link.scripts.read>>;
+    try {
+      range = await this.link.scripts.read(this.historyKeys(topic), {
+        mode: since === undefined ? "last" : "after",
+        after: since?.offset ?? 0,
+        count: limit,
+        start: { epoch, ttlMs: history.ttlMs },
+      });
+    } catch (err) {
+      throw new BusUnavailableError("Redis did not answer the history read", { cause: err });
+    }
+    if (range.epoch === epoch) this.epochCandidate = newEpoch();
+    const position = { offset: range.offset, epoch: range.epoch ?? epoch };
+    const complete = since === undefined || continues(since, position, range.first);
+    if (!complete) return { position, entries: [], complete };
+    const entries = range.entries.flatMap((stored) => {
+      const envelope = readEnvelope(stored.payload);
+      return envelope ? [{ offset: stored.offset, frame: envelope.frame }] : [];
+    });
+    return { position, entries, complete };
+  }
+
+  deliveredPosition(topic: string): StreamPosition | undefined {
+    const track = this.subscriptions.entry(topic)?.track;
+    return track && trackPosition(track);
   }
 
   isReady(): boolean {
@@ -210,11 +326,30 @@ class RedisPubSubBus implements RedisBus {
       this.canary.receive(key, payload);
       return;
     }
-    if (payload.length < headerBytes) return;
+    if (entry.track) {
+      const envelope = readEnvelope(payload);
+      if (envelope) this.filler.offer(entry.track, envelope);
+      return;
+    }
+    if (payload.length < stampBytes) return;
     try {
-      this.deliver(entry.topic, payload.subarray(headerBytes), payload.readDoubleLE(0));
+      this.deliver(entry.topic, payload.subarray(stampBytes), payload.readDoubleLE(0));
     } catch (err) {
       this.options.logger?.error({ err, topic: entry.topic }, "delivery failed");
     }
+  }
+
+  /** Hands a message of a topic with history to the delivery handler. */
+  private hand(topic: string, envelope: Envelope): void {
+    try {
+      this.deliver(topic, envelope.frame, envelope.publishedAtMs, envelope.position);
+    } catch (err) {
+      this.options.logger?.error({ err, topic }, "delivery failed");
+    }
+  }
+
+  private historyKeys(topic: string): HistoryKeys {
+    const { names } = this;
+    return { meta: names.meta(topic), stream: names.stream(topic), channel: names.historyChannel(topic) };
   }
 }

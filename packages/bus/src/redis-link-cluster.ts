@@ -11,6 +11,7 @@ import {
   UpState,
   withDeadline,
 } from "./redis-link.js";
+import { defineHistoryScripts } from "./redis-scripts.js";
 import { hashSlot } from "./redis-slot.js";
 import type { RedisTarget } from "./redis-url.js";
 
@@ -109,6 +110,7 @@ export function createClusterLink(target: Extract<RedisTarget, { kind: "redis-cl
   return {
     kind: "redis-cluster",
     commands: redisCommands(cmd, timeoutMs),
+    scripts: defineHistoryScripts(cmd, "SPUBLISH", timeoutMs),
     get commandsUp() {
       return cmdUp.up;
     },

@@ -1,5 +1,6 @@
 import { isIP } from "node:net";
 import type { Cluster, Redis, RedisOptions } from "ioredis";
+import type { HistoryScripts } from "./redis-scripts.js";
 import type { RedisTarget } from "./redis-url.js";
 
 /** What the links report to the bus. Up/down calls come on transitions only. */
@@ -40,6 +41,8 @@ export interface RedisCommands {
 export interface RedisLink {
   readonly kind: "redis" | "redis-cluster";
   readonly commands: RedisCommands;
+  /** The history scripts, on the command connection. */
+  readonly scripts: HistoryScripts;
   /** Whether the command connection is usable now (as last reported by `commandsChanged`). */
   readonly commandsUp: boolean;
   /** Whether the subscriber connection(s) are usable now (as last reported by `subscriberChanged`). */

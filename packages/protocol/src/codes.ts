@@ -40,6 +40,12 @@ export const CloseCode = {
   InternalError: 1011,
   /** The client did not read fast enough: more than `maxBackpressureBytes` were queued for it. */
   SlowConsumer: 4008,
+  /**
+   * History lost on a channel this connection subscribed to (Redis lost it, or the node
+   * missed more than the channel keeps): reconnect and resubscribe with `since`; the reply
+   * says `"recovered":false`.
+   */
+  HistoryLost: 4010,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 

@@ -4,6 +4,8 @@ import type { Command } from "./commands.js";
 import { decode } from "./decode.js";
 import { encodeCommand } from "./encode-command.js";
 
+const position = fc.record({ offset: fc.maxSafeNat(), epoch: fc.string({ unit: "binary" }) });
+
 /** Every command the protocol has, as `decode` returns it. */
 const command: fc.Arbitrary<Command> = fc.oneof(
   fc.record({
@@ -13,8 +15,18 @@ const command: fc.Arbitrary<Command> = fc.oneof(
   }),
   fc.record({
     type: fc.constantFrom("subscribe" as const, "unsubscribe" as const),
-    channel: fc.oneof(fc.string({ unit: "binary" }), fc.jsonValue()),
+    // -0 has no JSON text of its own: it comes back as 0
+    channel: fc.oneof(fc.string({ unit: "binary" }), fc.jsonValue().map((v) => JSON.parse(JSON.stringify(v)) as unknown)),
   }),
+  fc.record({
+    type: fc.constant("subscribe" as const),
+    channel: fc.string({ unit: "binary" }),
+    since: fc.oneof(fc.constant({}), position),
+  }),
+  fc.record(
+    { type: fc.constant("history" as const), channel: fc.string({ unit: "binary" }), limit: fc.nat(), since: position },
+    { requiredKeys: ["type", "channel"] },
+  ),
   fc
     .record({
       event: fc.string({ unit: "binary", minLength: 1 }),

@@ -10,9 +10,12 @@ export {
   type DecodeError,
   type Delivery,
   type DisconnectCommand,
+  type HistoryCommand,
   type LogoutCommand,
   type PublishCommand,
   type Reply,
+  type Since,
+  type StreamPosition,
   type SubscribeCommand,
   type UnsubscribeCommand,
 } from "./commands.js";
@@ -26,7 +29,16 @@ export {
   secretsEqual,
 } from "./credentials.js";
 export { type DecodeOptions, decode } from "./decode.js";
-export { encodeDelivery, encodeReply, errorReply, okReply } from "./encode.js";
+export {
+  deliveryPositionParts,
+  encodeDelivery,
+  encodeDeliveryHead,
+  encodeHistoryReply,
+  encodeReply,
+  encodeSubscribeReply,
+  errorReply,
+  okReply,
+} from "./encode.js";
 export { type CommandToSend, encodeCommand, type PublishToSend } from "./encode-command.js";
 export { JsonByte } from "./json-bytes.js";
 export {

@@ -1,0 +1,185 @@
+import type { Cluster, Redis } from "ioredis";
+import type { StreamPosition } from "./bus.js";
+import { withDeadline } from "./redis-link.js";
+
+/**
+ * Publishes one message of a topic with history, atomically: reads or starts the epoch (a
+ * new epoch deletes any stream left from an older one), takes the next offset, builds the
+ * delivered frame from the gateway's pieces, stores the whole envelope in the stream under
+ * the id `<offset>-0` (exact MAXLEN), renews both keys' expiry and publishes the envelope.
+ * Redis runs a script alone, so the stored order is the published order.
+ *
+ * KEYS: meta, stream. ARGV: pub/sub channel, size, ttl ms, epoch to start with, 8-byte
+ * stamp, frame head, offset piece, epoch piece, end piece, PUBLISH or SPUBLISH.
+ */
+const publishLua = `
+local epoch = redis.call('HGET', KEYS[1], 'epoch')
+if not epoch then
+  epoch = ARGV[4]
+  redis.call('DEL', KEYS[2])
+  redis.call('HSET', KEYS[1], 'epoch', epoch, 'offset', 0)
+end
+local offset = redis.call('HINCRBY', KEYS[1], 'offset', 1)
+local n = string.format('%d', offset)
+local frame = ARGV[6] .. ARGV[7] .. n .. ARGV[8] .. epoch .. ARGV[9]
+local payload = ARGV[5] .. string.char(1) .. struct.pack('<d', offset) .. string.char(#epoch) .. epoch .. frame
+redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[2], n .. '-0', 'p', payload)
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
+redis.call(ARGV[10], ARGV[1], payload)
+return {offset, epoch}
+`;
+
+/**
+ * Reads a topic's history position and kept messages in one consistent step: the epoch and
+ * offset, the offset of the oldest message kept, and up to `count` envelopes either after
+ * an offset (oldest first) or the newest ones (newest first). Starts a history (epoch
+ * ARGV[4], offset 0, expiring after ARGV[5] ms) when there is none and ARGV[4] is not empty.
+ *
+ * KEYS: meta, stream. ARGV: "after" or "last", after-offset, count, epoch to start with, ttl ms.
+ */
+const readLua = `
+local epoch = redis.call('HGET', KEYS[1], 'epoch')
+if not epoch then
+  if ARGV[4] == '' then return {false, 0, 0, {}} end
+  epoch = ARGV[4]
+  redis.call('DEL', KEYS[2])
+  redis.call('HSET', KEYS[1], 'epoch', epoch, 'offset', 0)
+  redis.call('PEXPIRE', KEYS[1], ARGV[5])
+end
+local offset = tonumber(redis.call('HGET', KEYS[1], 'offset'))
+local first = offset + 1
+local oldest = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 1)
+if #oldest > 0 then first = tonumber(string.match(oldest[1][1], '^(%d+)')) end
+local entries = {}
+if tonumber(ARGV[3]) > 0 then
+  if ARGV[1] == 'last' then
+    entries = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', ARGV[3])
+  else
+    entries = redis.call('XRANGE', KEYS[2], string.format('%d', tonumber(ARGV[2]) + 1) .. '-0', '+', 'COUNT', ARGV[3])
+  end
+end
+return {epoch, offset, first, entries}
+`;
+
+/** The Redis names of one topic with history. */
+export interface HistoryKeys {
+  readonly meta: string;
+  readonly stream: string;
+  /** Its pub/sub channel. */
+  readonly channel: string;
+}
+
+/** One envelope read from a stream (see redis-envelope.ts), with the offset of its id. */
+export interface StoredEnvelope {
+  readonly offset: number;
+  readonly payload: Buffer;
+}
+
+/** What the read script returns. */
+export interface StoredRange {
+  /** Undefined when the topic has no history (none started, expired, or Redis lost it). */
+  readonly epoch: string | undefined;
+  readonly offset: number;
+  /** Offset of the oldest message kept (offset + 1 when none is). */
+  readonly first: number;
+  /** Oldest first. */
+  readonly entries: StoredEnvelope[];
+}
+
+export interface ReadRequest {
+  /** Messages after `after`, or the newest ones. */
+  readonly mode: "after" | "last";
+  readonly after: number;
+  readonly count: number;
+  /** Start a history with this epoch when there is none; `undefined` leaves Redis untouched. */
+  readonly start: { readonly epoch: string; readonly ttlMs: number } | undefined;
+}
+
+export interface PublishRequest {
+  readonly size: number;
+  readonly ttlMs: number;
+  /** Epoch to start with when the topic has no history. */
+  readonly epoch: string;
+  readonly stamp: Buffer;
+  readonly head: Uint8Array;
+  readonly offsetPiece: string;
+  readonly epochPiece: string;
+  readonly endPiece: string;
+}
+
+/** The history scripts on one command connection (a single Redis or a Cluster). */
+export interface HistoryScripts {
+  publish(keys: HistoryKeys, request: PublishRequest): Promise<StreamPosition>;
+  read(keys: HistoryKeys, request: ReadRequest): Promise<StoredRange>;
+}
+
+type ScriptClient = {
+  rocketHistoryPublish(...args: (string | number | Uint8Array)[]): Promise<[number, string]>;
+  rocketHistoryReadBuffer(...args: (string | number)[]): Promise<[Buffer | null, number, number, [Buffer, Buffer[]][]]>;
+};
+
+/**
+ * Defines the scripts on `cmd`. ioredis sends a script with EVAL the first time on each
+ * connection and with EVALSHA after, and sends it again when Redis answers NOSCRIPT (a
+ * restarted Redis, SCRIPT FLUSH). On a Cluster the first key routes the call; the keys and
+ * the channel share one hash tag, so everything the script touches is on that shard.
+ */
+export function defineHistoryScripts(
+  cmd: Redis | Cluster,
+  publishCommand: "PUBLISH" | "SPUBLISH",
+  timeoutMs: number,
+): HistoryScripts {
+  cmd.defineCommand("rocketHistoryPublish", { numberOfKeys: 2, lua: publishLua });
+  cmd.defineCommand("rocketHistoryRead", { numberOfKeys: 2, lua: readLua });
+  const scripts = cmd as unknown as ScriptClient;
+  return {
+    async publish(keys, r) {
+      const [offset, epoch] = await withDeadline(
+        scripts.rocketHistoryPublish(
+          keys.meta,
+          keys.stream,
+          keys.channel,
+          r.size,
+          r.ttlMs,
+          r.epoch,
+          r.stamp,
+          r.head,
+          r.offsetPiece,
+          r.epochPiece,
+          r.endPiece,
+          publishCommand,
+        ),
+        timeoutMs,
+        "history publish",
+      );
+      return { offset: Number(offset), epoch: String(epoch) };
+    },
+    async read(keys, r) {
+      const [epoch, offset, first, raw] = await withDeadline(
+        scripts.rocketHistoryReadBuffer(
+          keys.meta,
+          keys.stream,
+          r.mode,
+          r.after,
+          r.count,
+          r.start?.epoch ?? "",
+          r.start?.ttlMs ?? 0,
+        ),
+        timeoutMs,
+        "history read",
+      );
+      const entries = raw.map(([id, fields]) => ({
+        offset: Number.parseInt(id.toString("latin1"), 10),
+        payload: fields[1] ?? Buffer.alloc(0),
+      }));
+      if (r.mode === "last") entries.reverse();
+      return {
+        epoch: epoch === null ? undefined : epoch.toString("latin1"),
+        offset: Number(offset),
+        first: Number(first),
+        entries,
+      };
+    },
+  };
+}
