@@ -3,6 +3,18 @@ import type { HubSecrets } from "@rocket/protocol";
 import type { z } from "zod";
 import { type ConfigKey, type FileConfig, fileConfigSchema, keyDocs } from "./config-schema.js";
 
+/** What a channel keeps: the last `size` messages, for `ttlMs` after its last publish. */
+export interface ChannelHistory {
+  readonly size: number;
+  readonly ttlMs: number;
+}
+
+/** A hub's history rules: a default and per-prefix rules, longest prefix first; `undefined` means none. */
+export interface HistoryRules {
+  readonly history: ChannelHistory | undefined;
+  readonly prefixes: readonly { readonly prefix: string; readonly history: ChannelHistory | undefined }[];
+}
+
 /** One hub, resolved. */
 export interface HubConfig {
   readonly path: string;
@@ -12,6 +24,7 @@ export interface HubConfig {
   /** Exact Origin values allowed to upgrade; undefined allows any. */
   readonly allowedOrigins: readonly string[] | undefined;
   readonly compression: boolean;
+  readonly history: HistoryRules;
 }
 
 /** The gateway's configuration, validated once at start and frozen. */
@@ -146,6 +159,19 @@ function formatPath(path: readonly PropertyKey[]): string | undefined {
   return path.map((p, i) => (typeof p === "number" ? `[${p}]` : `${i === 0 ? "" : "."}${String(p)}`)).join("");
 }
 
+type FileHistory = FileConfig["History"];
+
+function channelHistory(history: FileHistory): ChannelHistory | undefined {
+  return history === undefined || history.Size === 0 ? undefined : { size: history.Size, ttlMs: history.TtlSeconds * 1000 };
+}
+
+function historyRules(history: FileHistory, channels: FileConfig["Channels"]): HistoryRules {
+  const prefixes = (channels ?? [])
+    .map((rule) => ({ prefix: rule.Prefix, history: channelHistory(rule.History) }))
+    .sort((a, b) => b.prefix.length - a.prefix.length);
+  return { history: channelHistory(history), prefixes };
+}
+
 function resolve(file: FileConfig, sources: ConfigSources): Config {
   let generatedSecret: string | undefined;
   let hubs: HubConfig[];
@@ -155,7 +181,16 @@ function resolve(file: FileConfig, sources: ConfigSources): Config {
       readWrite = (sources.randomSecret ?? (() => randomBytes(18).toString("base64url")))();
       generatedSecret = readWrite;
     }
-    hubs = [{ path: "/", secrets: { readOnly: "", readWrite }, logFile: "", allowedOrigins: undefined, compression: false }];
+    hubs = [
+      {
+        path: "/",
+        secrets: { readOnly: "", readWrite },
+        logFile: "",
+        allowedOrigins: undefined,
+        compression: false,
+        history: historyRules(file.History, file.Channels),
+      },
+    ];
   } else {
     hubs = file.Hubs.map((hub) => ({
       path: hub.Path,
@@ -163,6 +198,7 @@ function resolve(file: FileConfig, sources: ConfigSources): Config {
       logFile: hub.Log,
       allowedOrigins: hub.AllowedOrigins,
       compression: hub.Compression,
+      history: historyRules(hub.History ?? file.History, hub.Channels ?? file.Channels),
     }));
   }
   return Object.freeze({

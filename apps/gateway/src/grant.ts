@@ -8,6 +8,8 @@ import { AccessLevel } from "@rocket/protocol";
 export interface Grant {
   canSubscribe(channel: string): boolean;
   canPublish(channel: string): boolean;
+  /** May read the channel's history (`history`); secret grants: read-only access. */
+  canHistory(channel: string): boolean;
 }
 
 /**
@@ -21,6 +23,9 @@ class SecretGrant implements Grant {
   }
   canPublish(): boolean {
     return this.level >= AccessLevel.ReadWrite;
+  }
+  canHistory(): boolean {
+    return this.level >= AccessLevel.ReadOnly;
   }
 }
 

@@ -1,6 +1,6 @@
 import { commandTypes, errorCodes, type HubSecrets, type LimitLabel, limitLabels } from "@rocket/protocol";
 import type { Logger } from "pino";
-import type { HubConfig } from "./config.js";
+import type { ChannelHistory, HistoryRules, HubConfig } from "./config.js";
 import type { Metrics } from "./metrics.js";
 
 /** A hub at run time: its config, its topic namespace and its metric children, bound once. */
@@ -14,6 +14,8 @@ export interface Hub {
   readonly topicPrefix: string;
   readonly counters: HubCounters;
   topic(channel: string): string;
+  /** What `channel` keeps of its messages (the longest matching prefix rule, else the hub's); undefined: no history. */
+  history(channel: string): ChannelHistory | undefined;
 }
 
 /** Metric children with the hub label already applied (hot-path increments skip label hashing). */
@@ -71,7 +73,7 @@ export function createHub(config: HubConfig, metrics: Metrics, logger: Logger): 
   for (const command of [...commandTypes, "invalid"]) metrics.framesReceived.labels({ ...hub, command }).inc(0);
   for (const code of ["ok", ...errorCodes]) metrics.replies.labels({ ...hub, code }).inc(0);
   for (const limit of limitLabels) metrics.limitBreaches.labels({ ...hub, limit }).inc(0);
-  for (const code of ["1000", "1001", "1006", "1009", "4008"]) metrics.connectionsClosed.labels({ ...hub, code }).inc(0);
+  for (const code of ["1000", "1001", "1006", "1009", "4008", "4010"]) metrics.connectionsClosed.labels({ ...hub, code }).inc(0);
   for (const reason of ["origin", "draining", "full"]) metrics.upgradesRefused.labels({ ...hub, reason }).inc(0);
   metrics.publishesAccepted.labels(hub).inc(0);
   metrics.messagesDelivered.labels(hub).inc(0);
@@ -87,6 +89,7 @@ export function createHub(config: HubConfig, metrics: Metrics, logger: Logger): 
     logger,
     topicPrefix,
     topic: (channel) => topicPrefix + channel,
+    history: (channel) => historyOf(config.history, channel),
     counters: {
       connectionsOpen: metrics.connectionsOpen.labels(hub),
       connectionsOpened: metrics.connectionsOpened.labels(hub),
@@ -101,4 +104,9 @@ export function createHub(config: HubConfig, metrics: Metrics, logger: Logger): 
       upgradeRefused: (reason) => metrics.upgradesRefused.inc({ ...hub, reason }),
     },
   };
+}
+
+function historyOf(rules: HistoryRules, channel: string): ChannelHistory | undefined {
+  for (const rule of rules.prefixes) if (channel.startsWith(rule.prefix)) return rule.history;
+  return rules.history;
 }

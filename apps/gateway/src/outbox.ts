@@ -1,10 +1,18 @@
-import { encodeReply, type Reply } from "@rocket/protocol";
+import { encodeReply } from "@rocket/protocol";
 import type { HubCounters } from "./hub.js";
-import { replyCode } from "./replies.js";
+import { type AnyReply, replyCode } from "./replies.js";
+
+/** A delivery sent through the outbox (recovered or caught-up messages), in order with the replies. */
+interface QueuedDelivery {
+  readonly delivery: Uint8Array;
+}
+
+/** What the outbox queues: replies and, behind them, deliveries of a channel catching up. */
+type Outgoing = AnyReply | QueuedDelivery;
 
 /** What an outbox needs of its WebSocket (uWS in production, a fake in unit tests). */
 export interface OutboxSocket {
-  send(text: string, isBinary: boolean, compress: boolean): unknown;
+  send(message: string | Uint8Array, isBinary: boolean, compress: boolean): unknown;
   cork(write: () => void): unknown;
   end(code: number, reason: string): void;
   subscribe(topic: string): unknown;
@@ -13,7 +21,7 @@ export interface OutboxSocket {
 
 /** What every outbox of a hub shares. */
 export interface OutboxShared {
-  readonly counters: Pick<HubCounters, "reply" | "bytesSent">;
+  readonly counters: Pick<HubCounters, "reply" | "bytesSent" | "messagesDelivered">;
   readonly batch: WriteBatch;
 }
 
@@ -62,11 +70,13 @@ export class Outbox {
    * Replies not written yet, in request order; `undefined` holds the place of one still being
    * computed. Created on first need and dropped when empty, so an idle connection holds none.
    */
-  private queue: (Reply | undefined)[] | undefined;
+  private queue: (Outgoing | undefined)[] | undefined;
   /** The ticket of `queue[0]`. */
   private head = 0;
   /** The close to send once every reply before it is written. */
   private ending: { readonly code: number; readonly reason: string } | undefined;
+  /** Called once everything queued so far is written. */
+  private drained: (() => void)[] | undefined;
 
   constructor(
     private readonly socket: OutboxSocket,
@@ -87,14 +97,37 @@ export class Outbox {
   }
 
   /** Sends `reply` now, or after the replies reserved before it. */
-  push(reply: Reply): void {
+  push(reply: AnyReply): void {
+    this.pushItem(reply);
+  }
+
+  /**
+   * Sends a delivery frame after every reply requested so far (and the deliveries pushed
+   * before it): recovered messages follow the reply to the subscribe that asked for them.
+   */
+  pushDelivery(frame: Uint8Array): void {
+    this.pushItem({ delivery: frame });
+  }
+
+  /** Calls `done` once everything queued so far is written: at once when nothing is. Never after a close. */
+  afterWritten(done: () => void): void {
+    if (this.mode === "closed") return;
+    if (this.queue === undefined) {
+      done();
+      return;
+    }
+    this.drained ??= [];
+    this.drained.push(done);
+  }
+
+  private pushItem(item: Outgoing): void {
     if (this.mode === "closed") return;
     if (this.queue === undefined && this.mode === "in-handler") {
-      this.write(reply);
+      this.write(item);
       return;
     }
     this.queue ??= [];
-    this.queue.push(reply);
+    this.queue.push(item);
     this.writeSoon();
   }
 
@@ -105,7 +138,7 @@ export class Outbox {
     return this.head + this.queue.length - 1;
   }
 
-  fill(ticket: number, reply: Reply): void {
+  fill(ticket: number, reply: AnyReply): void {
     if (this.mode === "closed" || this.queue === undefined) return;
     this.queue[ticket - this.head] = reply;
     if (this.queue[0] !== undefined) this.writeSoon();
@@ -116,6 +149,12 @@ export class Outbox {
     if (this.mode === "closed" || this.queue?.[0] === undefined) return;
     this.socket.cork(() => this.writeReady());
     this.endIfDone();
+  }
+
+  /** Closes the socket with `code` now, dropping whatever is queued. */
+  endNow(code: number, reason: string): void {
+    if (this.mode === "closed") return;
+    this.socket.end(code, reason);
   }
 
   /** Closes the socket with `code` once every reply requested so far is written. */
@@ -140,6 +179,7 @@ export class Outbox {
     this.mode = "closed";
     this.queue = undefined;
     this.ending = undefined;
+    this.drained = undefined;
     this.shared.batch.delete(this);
   }
 
@@ -160,6 +200,10 @@ export class Outbox {
     this.head += written;
     if (written === queue.length) this.queue = undefined;
     else if (written > 0) queue.splice(0, written);
+    const drained = this.drained;
+    if (this.queue !== undefined || drained === undefined) return;
+    this.drained = undefined;
+    for (const done of drained) done();
   }
 
   private endIfDone(): void {
@@ -169,10 +213,17 @@ export class Outbox {
     this.socket.end(ending.code, ending.reason);
   }
 
-  private write(reply: Reply): void {
-    const text = encodeReply(reply);
-    this.shared.counters.reply(replyCode(reply));
-    this.shared.counters.bytesSent.inc(text.length);
+  private write(item: Outgoing): void {
+    const { counters } = this.shared;
+    if ("delivery" in item) {
+      counters.messagesDelivered.inc();
+      counters.bytesSent.inc(item.delivery.byteLength);
+      this.socket.send(item.delivery, false, false);
+      return;
+    }
+    const text = "encoded" in item ? item.encoded : encodeReply(item);
+    counters.reply(replyCode(item));
+    counters.bytesSent.inc(text.length);
     this.socket.send(text, false, false);
   }
 }

@@ -8,15 +8,18 @@ import {
   type DecodeOptions,
   decode,
   ErrorCode,
+  type HistoryCommand,
   LimitLabel,
   type PublishCommand,
   type Reply,
+  type Since,
 } from "@rocket/protocol";
 import { type Grant, noGrant, secretGrant } from "./grant.js";
+import type { HistoryReader } from "./history-reader.js";
 import type { Hub } from "./hub.js";
 import type { Outbox } from "./outbox.js";
 import type { Publisher, ReplyResult } from "./publisher.js";
-import { accessDenied, failure, ok, unavailable } from "./replies.js";
+import { type AnyReply, accessDenied, failure, ok, unavailable } from "./replies.js";
 import type { Subscriber } from "./subscriber.js";
 
 /** What the sessions of one hub share (one object per hub, not per connection). */
@@ -24,6 +27,8 @@ export interface SessionContext {
   readonly hub: Hub;
   readonly publisher: Publisher;
   readonly subscriber: Subscriber;
+  /** Reads a channel's history (`history`); undefined for a channel without history. */
+  readonly history: HistoryReader;
   readonly decodeOptions: DecodeOptions;
 }
 
@@ -91,7 +96,7 @@ export class Session {
         this.outbox.push(ok);
         return;
       case "subscribe":
-        this.subscribe(command.channel);
+        this.subscribe(command.channel, command.since);
         return;
       case "unsubscribe":
         this.unsubscribe(command.channel);
@@ -104,12 +109,15 @@ export class Session {
         this.outbox.push(ok);
         this.outbox.endAfterReplies(CloseCode.Normal, "disconnect");
         return;
+      case "history":
+        this.history(command);
+        return;
       default:
         assertNever(command);
     }
   }
 
-  private subscribe(rawChannel: unknown): void {
+  private subscribe(rawChannel: unknown, since: Since | undefined): void {
     if (!this.grant.canSubscribe(typeof rawChannel === "string" ? rawChannel : "")) return this.outbox.push(accessDenied);
     const channel = checkChannelName(rawChannel);
     if (channel === ErrorCode.InvalidChannelName) return this.rejectName(rawChannel);
@@ -117,8 +125,8 @@ export class Session {
     this.channels ??= new Set();
     this.channels.add(channel);
     const op = this.afterBarrier(() =>
-      this.context.subscriber.subscribe(this.outbox, channel).then(
-        () => ok,
+      this.context.subscriber.subscribe(this.outbox, channel, since).then(
+        (reply) => reply,
         (err: unknown) => {
           this.channels?.delete(channel);
           this.context.hub.logger.debug({ err, what: "subscribe" }, "bus operation failed");
@@ -159,8 +167,20 @@ export class Session {
     else this.outbox.push(result);
   }
 
+  private history(command: HistoryCommand): void {
+    const raw = command.channel;
+    if (!this.grant.canHistory(typeof raw === "string" ? raw : "")) return this.outbox.push(accessDenied);
+    const channel = checkChannelName(raw);
+    if (channel === ErrorCode.InvalidChannelName) return this.rejectName(raw);
+    const read = this.context.history(channel, command.limit, command.since).catch((err: unknown) => {
+      this.context.hub.logger.debug({ err, what: "history" }, "bus operation failed");
+      return unavailable;
+    });
+    this.replyLater(read);
+  }
+
   /** Later commands wait for `op`; once it settled (and nothing newer is pending) they need not. */
-  private setBarrier(op: Promise<Reply>): void {
+  private setBarrier(op: Promise<AnyReply>): void {
     const barrier = op.then(noop);
     this.barrier = barrier;
     void barrier.then(() => {
@@ -168,11 +188,11 @@ export class Session {
     });
   }
 
-  private afterBarrier(op: () => Promise<Reply>): Promise<Reply> {
+  private afterBarrier(op: () => Promise<AnyReply>): Promise<AnyReply> {
     return this.barrier === undefined ? op() : this.barrier.then(op);
   }
 
-  private replyLater(op: Promise<Reply>): void {
+  private replyLater(op: Promise<AnyReply>): void {
     const ticket = this.outbox.reserve();
     void op.then((reply) => this.outbox.fill(ticket, reply));
   }
