@@ -6,6 +6,8 @@ const chaos = [
   "test/cluster/canary.int.test.ts",
   "packages/bus/test/redis-outage.test.ts",
   "packages/bus/test/redis-canary.test.ts",
+  "test/history/node-gaps.int.test.ts",
+  "test/history/rolling-restart.int.test.ts",
 ];
 
 export default defineConfig({
