@@ -8,6 +8,7 @@ const chaos = [
   "packages/bus/test/redis-canary.test.ts",
   "test/history/node-gaps.int.test.ts",
   "test/history/rolling-restart.int.test.ts",
+  "test/history/redis-cluster.int.test.ts",
 ];
 
 export default defineConfig({

@@ -1,6 +1,13 @@
 import { expect } from "vitest";
 import { type GatewayProc, type Resources, TestClient } from "../harness/index.js";
 
+/** How many messages `gw` read back from the history (its "missed messages read back" log lines). */
+export function filled(gw: GatewayProc): number {
+  return gw.proc.lines
+    .filter((l) => l.includes('"msg":"missed messages read back from the history"'))
+    .reduce((sum, l) => sum + (JSON.parse(l) as { messages: number }).messages, 0);
+}
+
 /** The read-write secret the harness gives every gateway. */
 export const secret = "test-secret";
 

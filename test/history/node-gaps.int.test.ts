@@ -2,7 +2,7 @@ import { hostname } from "node:os";
 import { afterEach, describe, expect, it } from "vitest";
 import { waitReady } from "../cluster/helpers.js";
 import { type GatewayProc, type RedisProc, Resources, startGateway, startRedis } from "../harness/index.js";
-import { historyConfig, secret, type Tally, tally } from "./helpers.js";
+import { filled, historyConfig, secret, type Tally, tally } from "./helpers.js";
 import { startRelay } from "./relay.js";
 import { SdkPublisher, SdkSubscriber, until } from "./sdk-subscriber.js";
 
@@ -40,13 +40,6 @@ async function settle(subs: SdkSubscriber[], pub: SdkPublisher): Promise<Tally[]
   const last = pub.acked.at(-1) ?? -1;
   await until(() => subs.every((s) => s.numbers.includes(last)), "every subscriber at the last acknowledged message");
   return subs.map((s) => tally(pub.acked, s.numbers));
-}
-
-/** How many messages `gw` read back from the history (its "missed messages read back" log lines). */
-function filled(gw: GatewayProc): number {
-  return gw.proc.lines
-    .filter((l) => l.includes('"msg":"missed messages read back from the history"'))
-    .reduce((sum, l) => sum + (JSON.parse(l) as { messages: number }).messages, 0);
 }
 
 describe("a node fills its own gaps", () => {

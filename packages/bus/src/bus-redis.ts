@@ -24,7 +24,7 @@ import { createHeartbeat, type Heartbeat } from "./redis-heartbeat.js";
 import type { LinkEvents, RedisCommands, RedisLink } from "./redis-link.js";
 import { createClusterLink } from "./redis-link-cluster.js";
 import { createSingleLink } from "./redis-link-single.js";
-import { type RedisNames, redisNames } from "./redis-names.js";
+import { channelKey, type RedisNames, redisNames } from "./redis-names.js";
 import type { RestoreStep } from "./redis-restore.js";
 import type { HistoryKeys } from "./redis-scripts.js";
 import { createSubscriptions, type Subscriptions } from "./redis-subscriptions.js";
@@ -48,6 +48,8 @@ export interface RedisBusOptions extends BusOptions {
   readonly heartbeatIntervalMs?: number | undefined;
   /** After Redis returns, the longest wait for peers to resubscribe before acknowledging anyway. Default 2000. */
   readonly peerGraceMs?: number | undefined;
+  /** A topic with history and no message for this long is read from the stream, for losses no event shows. Default 5000. */
+  readonly quietCheckMs?: number | undefined;
 }
 
 /** Something kept in Redis beside the pub/sub, on the bus's connections (the channel registry). */
@@ -105,6 +107,7 @@ class RedisPubSubBus implements RedisBus {
   /** The epoch a publish or read starts a history with when the topic has none; renewed once used. */
   private epochCandidate = newEpoch();
   private readonly filler: GapFiller;
+  private readonly quietTimer: NodeJS.Timeout;
   private closed: Promise<void> | undefined;
   private readonly steps: RestoreStep[] = [];
   private readonly names: RedisNames;
@@ -125,6 +128,10 @@ class RedisPubSubBus implements RedisBus {
       commandsChanged: (up) => this.machine.commandsChanged(up),
       subscriberChanged: (up) => this.machine.subscriberChanged(up),
       error: (err, connection) => this.machine.error(err, connection),
+      resubscribed: (channels) => {
+        const tracks = channels.flatMap((channel) => this.subscriptions.byKey.get(channelKey(channel))?.track ?? []);
+        this.filler.resume(tracks);
+      },
     };
     const link =
       target.kind === "redis"
@@ -178,6 +185,11 @@ class RedisPubSubBus implements RedisBus {
     });
     // First of the restore steps: what the pub/sub hiccup cost is read back once resubscribed.
     this.steps.push({ name: "history", run: async () => this.filler.resume(this.subscriptions.tracks()) });
+    const quietMs = options.quietCheckMs ?? 5000;
+    this.quietTimer = setInterval(() => {
+      if (this.machine.ready) this.filler.checkQuiet(this.subscriptions.tracks(), quietMs);
+    }, quietMs);
+    this.quietTimer.unref();
   }
 
   get state(): RedisBusState {
@@ -310,6 +322,7 @@ class RedisPubSubBus implements RedisBus {
   }
 
   close(): Promise<void> {
+    clearInterval(this.quietTimer);
     this.closed ??= this.machine.close(async () => {
       if (this.link.commandsUp) await this.heartbeat.deregister().catch(() => {});
       this.subscriptions.clear();

@@ -26,6 +26,8 @@ export interface HistoryTrack {
   readonly held: Envelope[];
   /** The node dropped the topic: nothing more is delivered or read for it. */
   released: boolean;
+  /** When the last live message arrived (or the track started), `performance.now()` ms. */
+  heardAtMs: number;
 }
 
 export function createTrack(
@@ -44,6 +46,7 @@ export function createTrack(
     again: false,
     held: [],
     released: false,
+    heardAtMs: performance.now(),
   };
 }
 
@@ -75,6 +78,7 @@ export interface GapFillerDeps {
  * epoch restarts the count at 0 (the old history ended: expired, with nothing missed on a
  * connection that stayed up). When the missed range is gone (another epoch, trimmed,
  * expired) the topic is reported lost and its count moves to the stream's position.
+ * Quiet topics are read now and then ({@link checkQuiet}), for losses no event announces.
  */
 export class GapFiller {
   constructor(private readonly deps: GapFillerDeps) {}
@@ -82,6 +86,7 @@ export class GapFiller {
   /** A live message of `track`'s topic. */
   offer(track: HistoryTrack, envelope: Envelope): void {
     if (track.released) return;
+    track.heardAtMs = performance.now();
     if (envelope.position === undefined) {
       // No position (not stored): it has no place in the count and does not wait for it.
       this.deps.deliver(track.topic, envelope);
@@ -100,6 +105,21 @@ export class GapFiller {
       if (track.released) continue;
       if (track.filling) track.again = true;
       else this.fill(track);
+    }
+  }
+
+  /**
+   * Reads every topic that has been quiet for `quietMs` from where it stands. A busy topic
+   * shows a loss by its next offset; a quiet one would not until its next message, so a
+   * subscription lost without any connection event (a slot moved to another shard) is
+   * found this way.
+   */
+  checkQuiet(tracks: Iterable<HistoryTrack>, quietMs: number): void {
+    const before = performance.now() - quietMs;
+    for (const track of tracks) {
+      if (track.released || track.filling || track.heardAtMs > before) continue;
+      track.heardAtMs = performance.now();
+      this.fill(track);
     }
   }
 

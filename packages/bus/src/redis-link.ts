@@ -17,6 +17,11 @@ export interface LinkEvents {
   subscriberChanged(up: boolean): void;
   /** An error worth a log line; `connection` says which one. */
   error(err: Error, connection: string): void;
+  /**
+   * Channels were subscribed again on the connections there are (a Cluster slot moved to
+   * another shard): messages published meanwhile may have been missed.
+   */
+  resubscribed?(channels: readonly string[]): void;
 }
 
 /** The slice of Redis commands the registry and the heartbeats use. */
