@@ -61,6 +61,7 @@ async function main(): Promise<void> {
         rounds: request.rounds,
         withRedis: request.withRedis,
         serverCpus: request.serverCpus,
+        historySize: request.historySize,
         track,
       },
       progress,

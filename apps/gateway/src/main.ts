@@ -167,6 +167,8 @@ function busObserver(metrics: Metrics): BusObserver & RegistryObserver {
     subscribedTopics: (count) => metrics.busSubscribedTopics.set(count),
     knownChannels: (count) => metrics.busRegistryChannels.set(count),
     canaryFailed: () => metrics.canaryFailures.inc(),
+    gapFilled: (messages) => metrics.historyFilled.inc(messages),
+    gapLost: () => metrics.historyLost.inc(),
   };
 }
 

@@ -269,9 +269,7 @@ class RedisPubSubBus implements RedisBus {
       epoch,
       stamp: stamp(nowMs()),
       head,
-      offsetPiece: format.offset,
-      epochPiece: format.epoch,
-      endPiece: format.end,
+      format,
     };
     return this.link.scripts.publish(this.historyKeys(topic), request).then(
       (position) => {

@@ -1,18 +1,23 @@
 import type { Cluster, Redis } from "ioredis";
-import type { StreamPosition } from "./bus.js";
+import type { PositionFormat, StreamPosition } from "./bus.js";
 import { withDeadline } from "./redis-link.js";
 
 /**
  * Publishes one message of a topic with history, atomically: reads or starts the epoch (a
  * new epoch deletes any stream left from an older one), takes the next offset, builds the
- * delivered frame from the gateway's pieces, stores the whole envelope in the stream under
- * the id `<offset>-0` (exact MAXLEN), renews both keys' expiry and publishes the envelope.
- * Redis runs a script alone, so the stored order is the published order.
+ * delivered frame from the gateway's head and the position pieces, stores the whole
+ * envelope in the stream under the id `<offset>-0` (exact MAXLEN), renews both keys' expiry
+ * and publishes the envelope. Redis runs a script alone, so the stored order is the
+ * published order. The pieces and the publish command are the same for every call: they
+ * are written into the script as Lua string escapes (one script per set of pieces), which
+ * saves passing them each time.
  *
  * KEYS: meta, stream. ARGV: pub/sub channel, size, ttl ms, epoch to start with, 8-byte
- * stamp, frame head, offset piece, epoch piece, end piece, PUBLISH or SPUBLISH.
+ * stamp, frame head.
  */
-const publishLua = `
+function publishLua(format: PositionFormat, publishCommand: string): string {
+  const lua = (text: string) => `"${[...Buffer.from(text, "utf8")].map((b) => `\\${b}`).join("")}"`;
+  return `
 local epoch = redis.call('HGET', KEYS[1], 'epoch')
 if not epoch then
   epoch = ARGV[4]
@@ -21,14 +26,15 @@ if not epoch then
 end
 local offset = redis.call('HINCRBY', KEYS[1], 'offset', 1)
 local n = string.format('%d', offset)
-local frame = ARGV[6] .. ARGV[7] .. n .. ARGV[8] .. epoch .. ARGV[9]
-local payload = ARGV[5] .. string.char(1) .. struct.pack('<d', offset) .. string.char(#epoch) .. epoch .. frame
+local payload = ARGV[5] .. '\\001' .. struct.pack('<d', offset) .. string.char(#epoch) .. epoch
+  .. ARGV[6] .. ${lua(format.offset)} .. n .. ${lua(format.epoch)} .. epoch .. ${lua(format.end)}
 redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[2], n .. '-0', 'p', payload)
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 redis.call('PEXPIRE', KEYS[2], ARGV[3])
-redis.call(ARGV[10], ARGV[1], payload)
+redis.call('${publishCommand}', ARGV[1], payload)
 return {offset, epoch}
 `;
+}
 
 /**
  * Reads a topic's history position and kept messages in one consistent step: the epoch and
@@ -103,9 +109,8 @@ export interface PublishRequest {
   readonly epoch: string;
   readonly stamp: Buffer;
   readonly head: Uint8Array;
-  readonly offsetPiece: string;
-  readonly epochPiece: string;
-  readonly endPiece: string;
+  /** The pieces that complete the head with the position. */
+  readonly format: PositionFormat;
 }
 
 /** The history scripts on one command connection (a single Redis or a Cluster). */
@@ -114,8 +119,9 @@ export interface HistoryScripts {
   read(keys: HistoryKeys, request: ReadRequest): Promise<StoredRange>;
 }
 
+type PublishScript = (...args: (string | number | Uint8Array)[]) => Promise<[number, string]>;
 type ScriptClient = {
-  rocketHistoryPublish(...args: (string | number | Uint8Array)[]): Promise<[number, string]>;
+  [publish: `rocketHistoryPublish${number}`]: PublishScript | undefined;
   rocketHistoryReadBuffer(...args: (string | number)[]): Promise<[Buffer | null, number, number, [Buffer, Buffer[]][]]>;
 };
 
@@ -130,26 +136,27 @@ export function defineHistoryScripts(
   publishCommand: "PUBLISH" | "SPUBLISH",
   timeoutMs: number,
 ): HistoryScripts {
-  cmd.defineCommand("rocketHistoryPublish", { numberOfKeys: 2, lua: publishLua });
   cmd.defineCommand("rocketHistoryRead", { numberOfKeys: 2, lua: readLua });
   const scripts = cmd as unknown as ScriptClient;
+  /** The publish script of each set of position pieces (in practice one: the protocol's). */
+  const publishers = new Map<PositionFormat, PublishScript>();
+  const publisherFor = (format: PositionFormat) => {
+    let run = publishers.get(format);
+    if (run === undefined) {
+      const name = `rocketHistoryPublish${publishers.size}` as const;
+      cmd.defineCommand(name, { numberOfKeys: 2, lua: publishLua(format, publishCommand) });
+      const defined = scripts[name];
+      if (defined === undefined) throw new Error(`ioredis did not define ${name}`);
+      run = (...args) => defined.apply(cmd, args);
+      publishers.set(format, run);
+    }
+    return run;
+  };
   return {
     async publish(keys, r) {
+      const run = publisherFor(r.format);
       const [offset, epoch] = await withDeadline(
-        scripts.rocketHistoryPublish(
-          keys.meta,
-          keys.stream,
-          keys.channel,
-          r.size,
-          r.ttlMs,
-          r.epoch,
-          r.stamp,
-          r.head,
-          r.offsetPiece,
-          r.epochPiece,
-          r.endPiece,
-          publishCommand,
-        ),
+        run(keys.meta, keys.stream, keys.channel, r.size, r.ttlMs, r.epoch, r.stamp, r.head),
         timeoutMs,
         "history publish",
       );
