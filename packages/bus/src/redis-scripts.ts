@@ -5,18 +5,17 @@ import { withDeadline } from "./redis-link.js";
 /**
  * Publishes one message of a topic with history, atomically: reads or starts the epoch (a
  * new epoch deletes any stream left from an older one), takes the next offset, builds the
- * delivered frame from the gateway's head and the position pieces, stores the whole
- * envelope in the stream under the id `<offset>-0` (exact MAXLEN), renews both keys' expiry
- * and publishes the envelope. Redis runs a script alone, so the stored order is the
- * published order. The pieces and the publish command are the same for every call: they
- * are written into the script as Lua string escapes (one script per set of pieces), which
- * saves passing them each time.
+ * delivered frame from the gateway's head and position pieces, stores the whole envelope
+ * in the stream under the id `<offset>-0` (exact MAXLEN), renews both keys' expiry and
+ * publishes the envelope. Redis runs a script alone, so the stored order is the published
+ * order. (The scripts are defined once, when the link is made: ioredis copies the scripts
+ * into each auto-pipeline it starts, so one defined later would be missing from a pipeline
+ * already under way.)
  *
  * KEYS: meta, stream. ARGV: pub/sub channel, size, ttl ms, epoch to start with, 8-byte
- * stamp, frame head.
+ * stamp, frame head, offset piece, epoch piece, end piece.
  */
-function publishLua(format: PositionFormat, publishCommand: string): string {
-  const lua = (text: string) => `"${[...Buffer.from(text, "utf8")].map((b) => `\\${b}`).join("")}"`;
+function publishLua(publishCommand: string): string {
   return `
 local epoch = redis.call('HGET', KEYS[1], 'epoch')
 if not epoch then
@@ -27,7 +26,7 @@ end
 local offset = redis.call('HINCRBY', KEYS[1], 'offset', 1)
 local n = string.format('%d', offset)
 local payload = ARGV[5] .. '\\001' .. struct.pack('<d', offset) .. string.char(#epoch) .. epoch
-  .. ARGV[6] .. ${lua(format.offset)} .. n .. ${lua(format.epoch)} .. epoch .. ${lua(format.end)}
+  .. ARGV[6] .. ARGV[7] .. n .. ARGV[8] .. epoch .. ARGV[9]
 redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[2], n .. '-0', 'p', payload)
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 redis.call('PEXPIRE', KEYS[2], ARGV[3])
@@ -119,9 +118,8 @@ export interface HistoryScripts {
   read(keys: HistoryKeys, request: ReadRequest): Promise<StoredRange>;
 }
 
-type PublishScript = (...args: (string | number | Uint8Array)[]) => Promise<[number, string]>;
 type ScriptClient = {
-  [publish: `rocketHistoryPublish${number}`]: PublishScript | undefined;
+  rocketHistoryPublish(...args: (string | number | Uint8Array)[]): Promise<[number, string]>;
   rocketHistoryReadBuffer(...args: (string | number)[]): Promise<[Buffer | null, number, number, [Buffer, Buffer[]][]]>;
 };
 
@@ -136,27 +134,26 @@ export function defineHistoryScripts(
   publishCommand: "PUBLISH" | "SPUBLISH",
   timeoutMs: number,
 ): HistoryScripts {
+  cmd.defineCommand("rocketHistoryPublish", { numberOfKeys: 2, lua: publishLua(publishCommand) });
   cmd.defineCommand("rocketHistoryRead", { numberOfKeys: 2, lua: readLua });
   const scripts = cmd as unknown as ScriptClient;
-  /** The publish script of each set of position pieces (in practice one: the protocol's). */
-  const publishers = new Map<PositionFormat, PublishScript>();
-  const publisherFor = (format: PositionFormat) => {
-    let run = publishers.get(format);
-    if (run === undefined) {
-      const name = `rocketHistoryPublish${publishers.size}` as const;
-      cmd.defineCommand(name, { numberOfKeys: 2, lua: publishLua(format, publishCommand) });
-      const defined = scripts[name];
-      if (defined === undefined) throw new Error(`ioredis did not define ${name}`);
-      run = (...args) => defined.apply(cmd, args);
-      publishers.set(format, run);
-    }
-    return run;
-  };
   return {
     async publish(keys, r) {
-      const run = publisherFor(r.format);
+      const { format } = r;
       const [offset, epoch] = await withDeadline(
-        run(keys.meta, keys.stream, keys.channel, r.size, r.ttlMs, r.epoch, r.stamp, r.head),
+        scripts.rocketHistoryPublish(
+          keys.meta,
+          keys.stream,
+          keys.channel,
+          r.size,
+          r.ttlMs,
+          r.epoch,
+          r.stamp,
+          r.head,
+          format.offset,
+          format.epoch,
+          format.end,
+        ),
         timeoutMs,
         "history publish",
       );

@@ -294,6 +294,18 @@ export function runBusContract(name: string, factory: BusContractFactory): void 
         }
       });
 
+      it("publishes with history in the same turn as other commands, on a bus that never did", async () => {
+        const n = await node(scope());
+        await n.bus.subscribe("/:first", keep);
+        const [exists, position] = await Promise.all([
+          n.registry.exists("/", "not-yet"),
+          n.bus.publishWithHistory("/:first", head("one"), keep, format),
+        ]);
+        expect(exists).toBe(false);
+        expect(position.offset).toBe(1);
+        expect((await n.waitFor(1)).map((r) => r.position)).toEqual([position]);
+      });
+
       it("starts a history when one is read, which later publishes continue", async () => {
         const n = await node(scope());
         const page = await n.bus.history("/:fresh", { limit: 10 }, keep);
