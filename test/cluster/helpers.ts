@@ -1,6 +1,21 @@
 import { expect } from "vitest";
 import { type GatewayProc, type Resources, startGateway, TestClient, until } from "../harness/index.js";
 
+/** `ROCKET_PUBLISH_TIMEOUT_MS` in fault tests: small, so that its bound is tested quickly. */
+export const publishTimeoutMs = 500;
+
+/**
+ * Slack on top of a documented time bound, where the bound is the promise under test: the
+ * tests run on a busy 2-core machine, so replies and timers come late, never early.
+ */
+export const marginMs = 1000;
+
+/**
+ * How soon a gateway serves again once Redis is back (docs/operations.md, "Redis outage"):
+ * it reconnects within 500 ms and waits at most 2000 ms for the other gateways.
+ */
+export const recoveryBoundMs = 500 + 2000;
+
 /** The read-write secret the harness gives every gateway. */
 export const secret = "test-secret";
 
@@ -99,7 +114,7 @@ export class ContinuousPublisher {
   constructor(
     readonly client: TestClient,
     readonly tag: string,
-    channel: string,
+    readonly channel: string,
   ) {
     this.done = (async () => {
       for (let i = 0; this.running; i++) {
