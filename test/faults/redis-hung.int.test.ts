@@ -1,0 +1,158 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { audit, expectAcksKept, stopAndFlush, unavailable, type Watched } from "../cluster/audit.js";
+import {
+  ContinuousPublisher,
+  marginMs,
+  ok,
+  publisher,
+  readyz,
+  recoveryBoundMs,
+  type Sent,
+  startNodes,
+  subscriber,
+} from "../cluster/helpers.js";
+import { type GatewayProc, type RedisProc, Resources, startRedis, type TestClient, until } from "../harness/index.js";
+import { startFaultProxy } from "./fault-proxy.js";
+
+/**
+ * The default PublishTimeoutMs. Against a hung Redis every wait ends at this bound, so the
+ * bound itself is under test; it is larger than the margin, so a reply that took twice the
+ * bound fails.
+ */
+const timeoutMs = 2000;
+
+interface Hang {
+  readonly name: string;
+  /** Starts Redis and returns the URL the gateways use, with the fault's switches. */
+  setUp(resources: Resources): Promise<{ url: string; redis: RedisProc; hang(): void; resume(): void }>;
+}
+
+const hangs: Hang[] = [
+  {
+    name: "redis-server stopped with SIGSTOP",
+    async setUp(resources) {
+      const redis = resources.add(await startRedis(), (r) => r.stop());
+      return { url: redis.url, redis, hang: () => redis.pause(), resume: () => redis.resume() };
+    },
+  },
+  {
+    name: "a proxy that stops forwarding both ways",
+    async setUp(resources) {
+      const redis = resources.add(await startRedis(), (r) => r.stop());
+      const proxy = resources.add(await startFaultProxy(redis.port), (p) => p.close());
+      return { url: proxy.url, redis, hang: () => proxy.stall(), resume: () => proxy.resume() };
+    },
+  },
+];
+
+/** Sends one command and resolves with its reply and how long it took. */
+async function timed(client: TestClient, frame: object): Promise<{ reply: string; ms: number }> {
+  const start = performance.now();
+  const reply = JSON.stringify(await client.request(frame, 10_000));
+  return { reply, ms: performance.now() - start };
+}
+
+describe.each(hangs)("Redis hung, not dead: $name", (fault) => {
+  const resources = new Resources();
+  afterEach(() => resources.close());
+
+  it("answers every publish and subscribe unavailable within PublishTimeoutMs, never ok; after it resumes everything works, no gateway restarted", {
+    timeout: 60_000,
+  }, async () => {
+    const { url, redis, hang, resume } = await fault.setUp(resources);
+    const nodes = await startNodes(resources, url, 2, { ROCKET_PUBLISH_TIMEOUT_MS: String(timeoutMs) });
+    const [a, b] = nodes as [GatewayProc, GatewayProc];
+    const pids = nodes.map((gw) => gw.proc.pid);
+    const subs = [await subscriber(resources, a, "h", "shared"), await subscriber(resources, b, "h")];
+    const watched: Watched[] = subs.map((client, k) => ({ name: `subscriber on ${"ab"[k]}`, client }));
+    const publishers = [
+      new ContinuousPublisher(await publisher(resources, a), "P", "h"),
+      new ContinuousPublisher(await publisher(resources, b), "Q", "h"),
+    ];
+    // Clients that ask for things during the hang, all at once.
+    const probe = (gw: GatewayProc) => publisher(resources, gw);
+    const probes = {
+      /** A channel new to the cluster. */
+      subscribeNew: [await probe(a), { subscribe: { channel: "new-during-hang" } }],
+      /** A channel this node is already subscribed to in Redis, for another client. */
+      subscribeShared: [await probe(a), { subscribe: { channel: "shared" } }],
+      subscribeOnB: [await probe(b), { subscribe: { channel: "new-on-b" } }],
+      /** A channel b has not looked up yet: the lookup waits for Redis too. */
+      publishUnknownOnB: [await probe(b), { publish: { event: "m", channel: "shared", data: 1 } }],
+      publishKnown: [await probe(a), { publish: { event: "m", channel: "shared", data: 2 } }],
+      // Nothing that needs no Redis waits for it.
+      auth: [await probe(a), { auth: { access: "read-write", secret: "test-secret" } }],
+      unsubscribe: [subs[0]!, { unsubscribe: { channel: "shared" } }],
+      logout: [await probe(b), { logout: true }],
+    } satisfies Record<string, [TestClient, object]>;
+    let hungAt = 0;
+    let resumedAt = 0;
+    let answers: Record<string, { reply: string; ms: number }> = {};
+    try {
+      const start = performance.now();
+      await until(() => publishers.every((p) => p.acked(start).length >= 10), 5000, "publishes before the hang");
+      hungAt = performance.now();
+      hang();
+      try {
+        answers = Object.fromEntries(
+          await Promise.all(Object.entries(probes).map(async ([name, [client, frame]]) => [name, await timed(client, frame)])),
+        );
+        const refusedSinceHang = (p: ContinuousPublisher) =>
+          p.sent.filter((s) => s.sentAt > hungAt && s.reply === unavailable).length;
+        await until(() => publishers.every((p) => refusedSinceHang(p) >= 5), 20_000, "publishes refused during the hang");
+        await until(
+          async () => (await Promise.all(nodes.map(readyz))).every((s) => s === 503),
+          20_000,
+          "/readyz 503 on every node",
+          50,
+        );
+      } finally {
+        resumedAt = performance.now();
+        resume();
+      }
+      await until(
+        () =>
+          subs.every((sub) =>
+            publishers.every((p) =>
+              sub.deliveries.some((d) => {
+                const m = d.data as Sent;
+                return m.p === p.tag && m.i >= 0 && p.sent[m.i]!.sentAt > resumedAt;
+              }),
+            ),
+          ),
+        recoveryBoundMs + marginMs,
+        "deliveries after the hang",
+        10,
+      );
+    } finally {
+      await stopAndFlush(publishers, watched);
+    }
+    console.log(`hung (${fault.name}): answers ${JSON.stringify(answers)}`);
+
+    // A hung Redis loses nothing that was acknowledged: what it took before the hang goes out after.
+    expectAcksKept(`Redis hung (${fault.name})`, audit(publishers, watched), watched);
+    const all = publishers.flatMap((p) => p.sent);
+    const duringHang = all.filter((s) => s.sentAt > hungAt && s.repliedAt! < resumedAt);
+    expect(duringHang.length).toBeGreaterThan(0);
+    expect(duringHang.filter((s) => s.reply !== unavailable)).toEqual([]);
+    const slowest = Math.max(...all.map((s) => s.repliedAt! - s.sentAt));
+    expect.soft(slowest, "slowest publish reply").toBeLessThanOrEqual(timeoutMs + marginMs);
+
+    for (const name of ["subscribeNew", "subscribeShared", "subscribeOnB", "publishUnknownOnB", "publishKnown"]) {
+      expect.soft(answers[name]!.reply, name).toBe(unavailable);
+      expect.soft(answers[name]!.ms, name).toBeLessThanOrEqual(timeoutMs + marginMs);
+    }
+    for (const name of ["auth", "unsubscribe", "logout"]) {
+      expect(answers[name]!.reply, name).toBe(ok);
+      expect(answers[name]!.ms, name).toBeLessThan(marginMs);
+    }
+
+    // Working again, in the same processes: new subscriptions, new channels, delivery.
+    for (const gw of nodes) expect(await readyz(gw)).toBe(200);
+    expect(nodes.map((gw) => gw.proc.child.exitCode === null && gw.proc.pid)).toEqual(pids);
+    const late = await subscriber(resources, b, "after-hang");
+    expect(await probes.auth[0].publish("after-hang", "m", { back: true })).toEqual({ ok: true });
+    expect(await late.waitForDeliveries(1)).toEqual([{ event: "m", channel: "after-hang", data: { back: true } }]);
+    expect(await redis.cli("PING")).toBe("PONG");
+  });
+});
