@@ -85,6 +85,8 @@ describe.each(hangs)("Redis hung, not dead: $name", (fault) => {
       unsubscribe: [subs[0]!, { unsubscribe: { channel: "shared" } }],
       logout: [await probe(b), { logout: true }],
     } satisfies Record<string, [TestClient, object]>;
+    const twiceAtOnce = await probe(a);
+    let twice: string[] = [];
     let hungAt = 0;
     let resumedAt = 0;
     let answers: Record<string, { reply: string; ms: number }> = {};
@@ -94,9 +96,13 @@ describe.each(hangs)("Redis hung, not dead: $name", (fault) => {
       hungAt = performance.now();
       hang();
       try {
+        // The same new subscription asked twice at once: neither may be ok, since neither is in place.
+        twiceAtOnce.send({ subscribe: { channel: "twice-during-hang" } });
+        twiceAtOnce.send({ subscribe: { channel: "twice-during-hang" } });
         answers = Object.fromEntries(
           await Promise.all(Object.entries(probes).map(async ([name, [client, frame]]) => [name, await timed(client, frame)])),
         );
+        twice = [await twiceAtOnce.nextReply(10_000), await twiceAtOnce.nextReply(10_000)].map((r) => JSON.stringify(r));
         const refusedSinceHang = (p: ContinuousPublisher) =>
           p.sent.filter((s) => s.sentAt > hungAt && s.reply === unavailable).length;
         await until(() => publishers.every((p) => refusedSinceHang(p) >= 5), 20_000, "publishes refused during the hang");
@@ -127,7 +133,7 @@ describe.each(hangs)("Redis hung, not dead: $name", (fault) => {
     } finally {
       await stopAndFlush(publishers, watched);
     }
-    console.log(`hung (${fault.name}): answers ${JSON.stringify(answers)}`);
+    console.log(`hung (${fault.name}): answers ${JSON.stringify({ ...answers, twice })}`);
 
     // A hung Redis loses nothing that was acknowledged: what it took before the hang goes out after.
     expectAcksKept(`Redis hung (${fault.name})`, audit(publishers, watched), watched);
@@ -142,6 +148,7 @@ describe.each(hangs)("Redis hung, not dead: $name", (fault) => {
       expect.soft(answers[name]!.reply, name).toBe(unavailable);
       expect.soft(answers[name]!.ms, name).toBeLessThanOrEqual(timeoutMs + marginMs);
     }
+    expect.soft(twice, "the same subscribe twice at once").toEqual([unavailable, unavailable]);
     for (const name of ["auth", "unsubscribe", "logout"]) {
       expect(answers[name]!.reply, name).toBe(ok);
       expect(answers[name]!.ms, name).toBeLessThan(marginMs);
@@ -153,6 +160,12 @@ describe.each(hangs)("Redis hung, not dead: $name", (fault) => {
     const late = await subscriber(resources, b, "after-hang");
     expect(await probes.auth[0].publish("after-hang", "m", { back: true })).toEqual({ ok: true });
     expect(await late.waitForDeliveries(1)).toEqual([{ event: "m", channel: "after-hang", data: { back: true } }]);
+    // An ok to a subscribe means messages published afterwards reach the client.
+    const other = await subscriber(resources, a, "twice-during-hang");
+    expect(await probes.auth[0].publish("twice-during-hang", "m", "after")).toEqual({ ok: true });
+    await other.waitForDeliveries(1);
+    expect(await twiceAtOnce.request({ logout: true })).toEqual({ ok: true });
+    expect.soft(twiceAtOnce.deliveries.length, "deliveries after an ok to subscribe").toBe(twice.includes(ok) ? 1 : 0);
     expect(await redis.cli("PING")).toBe("PONG");
   });
 });
