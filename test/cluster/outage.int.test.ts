@@ -127,5 +127,18 @@ describe("cluster mode: Redis killed and restarted under publish load", () => {
     expect(slowest).toBeLessThanOrEqual(publishTimeoutMs + marginMs);
     for (const ms of recoveryMs) expect(ms).toBeLessThanOrEqual(recoveryBoundMs + marginMs);
     for (const p of publishers) expect(p.client.isOpen).toBe(true);
+    // The logs tell the story of each outage (docs/operations.md, "Redis outage").
+    const story = [
+      "redis connection lost",
+      "bus not ready",
+      "redis reconnected",
+      "redis restarted: subscriptions and registry restored",
+      "bus ready",
+    ];
+    for (const gw of nodes) {
+      for (const msg of story) {
+        expect(gw.proc.lines.filter((l) => l.includes(`"msg":"${msg}`)).length, msg).toBeGreaterThanOrEqual(repetitions);
+      }
+    }
   });
 });

@@ -56,8 +56,11 @@ describe("cluster mode over a Redis Cluster with replicas: a master killed", () 
       await until(() => publishers.every((p) => p.acked(start).length >= 10), 5000, "publishes before the kill");
       killAt = performance.now();
       await victim.kill9();
+      // Not ready while a shard is down (docs/operations.md, "Redis outage").
+      const notReady = Promise.all(nodes.map((gw) => until(async () => (await readyz(gw)) === 503, 10_000, "/readyz 503", 20)));
       expect(await cluster.waitForFailover(victim)).toBe(replica);
       failedOverAt = performance.now();
+      await notReady;
       // Served again: every subscriber gets a message of every shard sent after the failover.
       await until(
         () =>
@@ -94,11 +97,12 @@ describe("cluster mode over a Redis Cluster with replicas: a master killed", () 
       return counts;
     };
     const during = publishers.map((p) => ({ shard: p.tag, replies: replies(p, killAt, failedOverAt) }));
-    console.log(`master killed: replies between kill and failover ${JSON.stringify(during)}`);
+    // The failover is seen by polling, somewhat after it happened: counts to read, not to assert.
+    console.log(`master killed: replies between the kill and the failover seen ${JSON.stringify(during)}`);
     // The lost shard: refused while its master was gone (and only ok what was delivered, above).
     expect(during[0]!.replies[unavailable]).toBeGreaterThan(0);
     // The other shards: not disturbed, every publish acknowledged.
-    for (const p of otherShards) expect.soft(Object.keys(replies(p, killAt, failedOverAt)), p.tag).toEqual([ok]);
+    for (const p of otherShards) expect.soft(Object.keys(replies(p, 0, Number.POSITIVE_INFINITY)), p.tag).toEqual([ok]);
     // The gateways stayed up, in the same processes, and are ready.
     expect(nodes.map((gw) => gw.proc.child.exitCode === null && gw.proc.pid)).toEqual(pids);
     for (const gw of nodes) expect(await readyz(gw)).toBe(200);

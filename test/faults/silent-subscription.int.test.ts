@@ -60,6 +60,7 @@ describe("cluster mode: a subscription that dies without an error", () => {
         canaryPeriodMs + canaryTimeoutMs + marginMs,
       );
       expect(await canaryFailures(muted)).toBeGreaterThanOrEqual(1);
+      await loggedAt(muted, /"reason":"pub\/sub canary lost","msg":"bus not ready"/, mutedAt);
       readyAt = await loggedAt(muted, /"msg":"bus ready"/, noticedAt);
       expect(readyAt - noticedAt, "resubscribed in time").toBeLessThanOrEqual(recoveryBoundMs + marginMs);
       await until(
