@@ -83,6 +83,12 @@ describe("cluster mode: Redis killed and restarted under publish load", () => {
           10,
         );
         recoveryMs.push(performance.now() - returnedAt);
+        // Every node finished its recovery (and logged it) before the next kill.
+        await until(
+          async () => (await Promise.all(nodes.map(readyz))).every((s) => s === 200),
+          recoveryBoundMs + marginMs,
+          "/readyz 200 on every node",
+        );
         expect(await redis.cli("SISMEMBER", "rocket:channels:/", "live")).toBe("1");
         expect(await redis.cli("SISMEMBER", "rocket:channels:/", "registered-only")).toBe("1");
       }
