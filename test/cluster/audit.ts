@@ -81,6 +81,25 @@ export async function stopAndFlush(
 }
 
 /**
+ * Whether every subscriber received, from every publisher, a message that publisher sent
+ * after `since`: service is back for all of them.
+ */
+export function servedSince(
+  publishers: readonly Pick<ContinuousPublisher, "sent" | "tag">[],
+  subscribers: readonly Pick<TestClient, "deliveries">[],
+  since: number,
+): boolean {
+  return subscribers.every((sub) =>
+    publishers.every((p) =>
+      sub.deliveries.some((d) => {
+        const tag = d.data as Tag;
+        return tag.p === p.tag && tag.i !== markerIndex && p.sent[tag.i]!.sentAt > since;
+      }),
+    ),
+  );
+}
+
+/**
  * Checks what every subscriber received against what every publisher was told: each
  * publish answered ok arrived at every subscriber exactly once, in its publisher's order,
  * and subscribers of one channel agree on the order; misses are allowed only where

@@ -1,5 +1,13 @@
 import { expect } from "vitest";
-import { type GatewayProc, type Resources, startGateway, TestClient, until } from "../harness/index.js";
+import {
+  type GatewayProc,
+  type RedisClusterProc,
+  type RedisProc,
+  type Resources,
+  startGateway,
+  TestClient,
+  until,
+} from "../harness/index.js";
 
 /** `ROCKET_PUBLISH_TIMEOUT_MS` in fault tests: small, so that its bound is tested quickly. */
 export const publishTimeoutMs = 500;
@@ -21,6 +29,19 @@ export const secret = "test-secret";
 
 /** The Redis channel of a channel in the default hub "/". */
 export const redisChannel = (channel: string, hub = "/") => `rocket:msg:${hub}:${channel}`;
+
+/** One channel of the default hub per master of `cluster` (`shard-<n>`), with its owner. */
+export async function channelPerShard(
+  cluster: RedisClusterProc,
+  shards: number,
+): Promise<{ channels: string[]; owners: RedisProc[] }> {
+  const byMaster = new Map<RedisProc, string>();
+  for (let i = 0; byMaster.size < shards && i < 1000; i++) {
+    const owner = await cluster.ownerOf(redisChannel(`shard-${i}`));
+    if (!byMaster.has(owner)) byMaster.set(owner, `shard-${i}`);
+  }
+  return { channels: [...byMaster.values()], owners: [...byMaster.keys()] };
+}
 
 /** The /readyz status code. */
 export async function readyz(gw: GatewayProc): Promise<number> {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type GatewayProc, type RedisProc, Resources, startRedis, until } from "../harness/index.js";
-import { audit, expectAcksKept, stopAndFlush, unavailable, type Watched } from "./audit.js";
+import { audit, expectAcksKept, servedSince, stopAndFlush, unavailable, type Watched } from "./audit.js";
 import {
   ContinuousPublisher,
   marginMs,
@@ -39,7 +39,6 @@ describe("cluster mode: Redis killed and restarted under publish load", () => {
       new ContinuousPublisher(await publisher(resources, a), "A", "live"),
       new ContinuousPublisher(await publisher(resources, b), "B", "live"),
     ];
-    const sentAt = (p: string, i: number) => publishers.find((x) => x.tag === p)!.sent[i]!.sentAt;
     const outages: { killAt: number; restartAt: number }[] = [];
     const recoveryMs: number[] = [];
 
@@ -68,20 +67,7 @@ describe("cluster mode: Redis killed and restarted under publish load", () => {
 
         // Acknowledged and delivered again on every node: every subscriber gets a message from
         // each publisher that was sent after Redis returned.
-        await until(
-          () =>
-            subs.every((sub) =>
-              publishers.every((p) =>
-                sub.deliveries.some((d) => {
-                  const m = d.data as { p: string; i: number };
-                  return m.p === p.tag && m.i >= 0 && sentAt(m.p, m.i) >= returnedAt;
-                }),
-              ),
-            ),
-          10_000,
-          "delivery after Redis returned",
-          10,
-        );
+        await until(() => servedSince(publishers, subs, returnedAt), 10_000, "delivery after Redis returned", 10);
         recoveryMs.push(performance.now() - returnedAt);
         // Every node finished its recovery (and logged it) before the next kill.
         await until(

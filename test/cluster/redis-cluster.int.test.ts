@@ -9,7 +9,7 @@ import {
   until,
 } from "../harness/index.js";
 import { audit, expectAcksKept, stopAndFlush, type Watched } from "./audit.js";
-import { ContinuousPublisher, publisher, publishMany, redisChannel, startNodes, subscriber } from "./helpers.js";
+import { ContinuousPublisher, channelPerShard, publisher, publishMany, redisChannel, startNodes, subscriber } from "./helpers.js";
 
 const ok = { ok: true };
 
@@ -29,13 +29,7 @@ describe("cluster mode over a Redis Cluster of 3 masters (sharded pub/sub)", () 
   beforeAll(async () => {
     cluster = shared.add(await startRedisCluster({ masters: 3 }), (c) => c.stop());
     nodes = await startNodes(shared, cluster.url, 3);
-    const byMaster = new Map<RedisProc, string>();
-    for (let i = 0; byMaster.size < 3 && i < 1000; i++) {
-      const owner = await cluster.ownerOf(redisChannel(`shard-${i}`));
-      if (!byMaster.has(owner)) byMaster.set(owner, `shard-${i}`);
-    }
-    owners = [...byMaster.keys()];
-    channels = [...byMaster.values()];
+    ({ channels, owners } = await channelPerShard(cluster, 3));
     expect(channels).toHaveLength(3);
   });
   afterEach(() => resources.close());

@@ -1,18 +1,24 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { audit, expectAcksKept, stopAndFlush, unavailable, type Watched } from "../cluster/audit.js";
+import { audit, expectAcksKept, servedSince, stopAndFlush, unavailable, type Watched } from "../cluster/audit.js";
 import {
   ContinuousPublisher,
+  channelPerShard,
   ok,
   publisher,
   publishTimeoutMs,
   readyz,
   redisChannel,
-  type Sent,
   startNodes,
   subscriber,
 } from "../cluster/helpers.js";
-import { type GatewayProc, type RedisProc, Resources, until } from "../harness/index.js";
-import { type RedisClusterProc, startRedisCluster } from "../harness/redis-cluster.js";
+import {
+  type GatewayProc,
+  type RedisClusterProc,
+  type RedisProc,
+  Resources,
+  startRedisCluster,
+  until,
+} from "../harness/index.js";
 
 describe("cluster mode over a Redis Cluster with replicas: a master killed", () => {
   const resources = new Resources();
@@ -25,13 +31,7 @@ describe("cluster mode over a Redis Cluster with replicas: a master killed", () 
     // A short node timeout: the replica is promoted a second or two after its master died.
     cluster = resources.add(await startRedisCluster({ masters: 3, replicasPerMaster: 1, nodeTimeoutMs: 1000 }), (c) => c.stop());
     nodes = await startNodes(resources, cluster.url, 2, { ROCKET_PUBLISH_TIMEOUT_MS: String(publishTimeoutMs) });
-    const byMaster = new Map<RedisProc, string>();
-    for (let i = 0; byMaster.size < 3 && i < 1000; i++) {
-      const owner = await cluster.ownerOf(redisChannel(`shard-${i}`));
-      if (!byMaster.has(owner)) byMaster.set(owner, `shard-${i}`);
-    }
-    owners = [...byMaster.keys()];
-    channels = [...byMaster.values()];
+    ({ channels, owners } = await channelPerShard(cluster, 3));
   });
   afterAll(() => resources.close());
 
@@ -62,20 +62,7 @@ describe("cluster mode over a Redis Cluster with replicas: a master killed", () 
       failedOverAt = performance.now();
       await notReady;
       // Served again: every subscriber gets a message of every shard sent after the failover.
-      await until(
-        () =>
-          subs.every((sub) =>
-            publishers.every((p) =>
-              sub.deliveries.some((d) => {
-                const m = d.data as Sent;
-                return m.p === p.tag && m.i >= 0 && p.sent[m.i]!.sentAt > failedOverAt;
-              }),
-            ),
-          ),
-        20_000,
-        "every shard served after the failover",
-        10,
-      );
+      await until(() => servedSince(publishers, subs, failedOverAt), 20_000, "every shard served after the failover", 10);
     } finally {
       await stopAndFlush(publishers, watched, 20_000);
     }

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { audit, expectAcksKept, stopAndFlush, unavailable, type Watched } from "../cluster/audit.js";
+import { audit, expectAcksKept, servedSince, stopAndFlush, unavailable, type Watched } from "../cluster/audit.js";
 import {
   ContinuousPublisher,
   marginMs,
@@ -7,7 +7,6 @@ import {
   publisher,
   readyz,
   recoveryBoundMs,
-  type Sent,
   startNodes,
   subscriber,
 } from "../cluster/helpers.js";
@@ -116,20 +115,7 @@ describe.each(hangs)("Redis hung, not dead: $name", (fault) => {
         resumedAt = performance.now();
         resume();
       }
-      await until(
-        () =>
-          subs.every((sub) =>
-            publishers.every((p) =>
-              sub.deliveries.some((d) => {
-                const m = d.data as Sent;
-                return m.p === p.tag && m.i >= 0 && p.sent[m.i]!.sentAt > resumedAt;
-              }),
-            ),
-          ),
-        recoveryBoundMs + marginMs,
-        "deliveries after the hang",
-        10,
-      );
+      await until(() => servedSince(publishers, subs, resumedAt), recoveryBoundMs + marginMs, "deliveries after the hang", 10);
     } finally {
       await stopAndFlush(publishers, watched);
     }
