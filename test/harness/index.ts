@@ -4,3 +4,4 @@ export { freePort, until } from "./ports.js";
 export { type Proc, Resources, startProcess } from "./process.js";
 export { type RedisProc, redisCli, startRedis } from "./redis.js";
 export { type RedisClusterProc, startRedisCluster } from "./redis-cluster.js";
+export { startTcpProxy, type TcpProxy } from "./tcp-proxy.js";
