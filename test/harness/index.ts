@@ -3,6 +3,17 @@ export { type GatewayOptions, type GatewayProc, rocketBin, startGateway } from "
 export { freePort, until } from "./ports.js";
 export { type Proc, Resources, startProcess } from "./process.js";
 export { findProgram, MissingProgramError, requireProgram } from "./programs.js";
+export {
+  closePayload,
+  describeFrame,
+  type Ending,
+  encodeFrame,
+  type FrameSpec,
+  Opcode,
+  type RawConnectOptions,
+  RawWebSocket,
+  type ServerFrame,
+} from "./raw-websocket.js";
 export { type RedisProc, redisCli, startRedis } from "./redis.js";
 export { type RedisClusterProc, startRedisCluster } from "./redis-cluster.js";
 export { startTcpProxy, type TcpProxy } from "./tcp-proxy.js";

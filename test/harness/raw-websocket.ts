@@ -237,7 +237,7 @@ export class RawWebSocket {
   async nextText(timeoutMs = 5000): Promise<string> {
     const frame = await this.next(timeoutMs);
     if (frame.opcode !== Opcode.Text || !frame.fin || frame.masked)
-      throw new Error(`expected a text frame, got ${describe(frame)}`);
+      throw new Error(`expected a text frame, got ${describeFrame(frame)}`);
     return frame.payload.toString("utf8");
   }
 
@@ -289,7 +289,7 @@ export class RawWebSocket {
 
   private accept(frame: ServerFrame): void {
     if (frame.masked) this.violation ??= "the server masked a frame";
-    if (this.closeFrame) this.violation ??= `a frame after the close frame: ${describe(frame)}`;
+    if (this.closeFrame) this.violation ??= `a frame after the close frame: ${describeFrame(frame)}`;
     this.frames.push(frame);
     if (frame.opcode === Opcode.Close && !this.closeFrame) {
       this.closeFrame = frame;
@@ -313,7 +313,7 @@ function parseClose(payload: Buffer): { code: number | undefined; reason: string
 }
 
 /** A frame in a few words, for failure messages. */
-export function describe(frame: ServerFrame): string {
+export function describeFrame(frame: ServerFrame): string {
   const body =
     frame.payload.length > 60 ? `${frame.payload.subarray(0, 60).toString("latin1")}…` : frame.payload.toString("latin1");
   return `opcode ${frame.opcode}${frame.fin ? "" : " (not fin)"}${frame.rsv ? ` rsv ${frame.rsv}` : ""} "${body}"`;
