@@ -2,16 +2,10 @@ import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type GatewayProc, startGateway } from "../harness/index.js";
 import { Opcode, RawWebSocket, type ServerFrame } from "../harness/raw-websocket.js";
-import {
-  awaitFrame,
-  deflateHub,
-  deviations,
-  type Expected,
-  plainHub,
-  type RfcCase,
-  readWriteSecret,
-  rfcCases,
-} from "./rfc6455-cases.js";
+import { awaitFrame, deflateHub, deviations, type Expected, plainHub, type RfcCase, readWriteSecret } from "./rfc6455-case.js";
+import { closeCases, deflateCases, limits } from "./rfc6455-close-cases.js";
+import { framing, opcodes, pings, reservedBits } from "./rfc6455-framing-cases.js";
+import { fragmentation, utf8Cases } from "./rfc6455-message-cases.js";
 import { expectServing } from "./serving.js";
 
 /** Sent after the frames of a case that leaves the connection open: its reply closes the list. */
@@ -80,6 +74,18 @@ async function runCase(c: RfcCase): Promise<void> {
   }
 }
 
+/** Every case, in the order of Autobahn's groups. */
+const rfcCases: readonly RfcCase[] = [
+  ...framing,
+  ...pings,
+  ...reservedBits,
+  ...opcodes,
+  ...fragmentation,
+  ...utf8Cases,
+  ...closeCases,
+  ...limits,
+  ...deflateCases,
+];
 const groups = [...new Set(rfcCases.map((c) => c.group))];
 
 describe.each(groups)("RFC 6455 at the socket: %s", (group) => {
