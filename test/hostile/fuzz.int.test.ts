@@ -41,7 +41,9 @@ async function reproducibly(body: () => Promise<void>): Promise<void> {
 }
 
 describe("fuzzing a gateway with hostile frames", () => {
-  it(`answers ${connections * framesPerConnection} frames exactly once each, in order, as the reference model says`, async () => {
+  it(`answers ${connections * framesPerConnection} frames exactly once each, in order, as the reference model says`, {
+    timeout: 120_000,
+  }, async () => {
     const world = new ChannelWorld();
     const drivers = Array.from({ length: connections }, () => new FuzzConnection(gw.port, world, secret));
     // Generated before any connection opens: generating blocks this process for seconds.
@@ -58,7 +60,7 @@ describe("fuzzing a gateway with hostile frames", () => {
     await expectServing(gw, secret);
   });
 
-  it(`survives random framing on ${chaosConnections} connections, and sends nothing malformed`, async () => {
+  it(`survives random framing on ${chaosConnections} connections, and sends nothing malformed`, { timeout: 60_000 }, async () => {
     const sessions = fc.sample(chaosSession, { seed, numRuns: chaosConnections });
     let sent = 0;
     await reproducibly(async () => {
