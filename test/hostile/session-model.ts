@@ -49,8 +49,8 @@ export class ChannelWorld {
   }
 
   publishing(channel: string, event: string, data: unknown): void {
-    let set = this.published.get(channel);
-    if (!set) this.published.set(channel, (set = new Set()));
+    const set = this.published.get(channel) ?? new Set<string>();
+    this.published.set(channel, set);
     set.add(JSON.stringify([event, data]));
   }
 
