@@ -40,7 +40,8 @@ export async function startRedisCluster(options: { masters?: number } = {}): Pro
         ]),
       );
     }
-    const first = masters[0]!;
+    const [first] = masters;
+    if (first === undefined) throw new Error("a cluster needs at least one master");
     await redisCli(first.port, [
       "--cluster",
       "create",
@@ -64,13 +65,15 @@ export async function startRedisCluster(options: { masters?: number } = {}): Pro
   }
 
   const byPort = new Map(masters.map((m) => [m.port, m]));
+  const [first] = masters;
+  if (first === undefined) throw new Error("a cluster needs at least one master");
   return {
     masters,
     url: `redis+cluster://${masters.map((m) => `127.0.0.1:${m.port}`).join(",")}`,
     async ownerOf(name) {
-      const slot = Number(await masters[0]!.cli("CLUSTER", "KEYSLOT", name));
+      const slot = Number(await first.cli("CLUSTER", "KEYSLOT", name));
       // CLUSTER NODES: <id> <ip:port@bus> <flags> <master> <ping> <pong> <epoch> <link> <slot ranges…>
-      for (const line of (await masters[0]!.cli("CLUSTER", "NODES")).split("\n")) {
+      for (const line of (await first.cli("CLUSTER", "NODES")).split("\n")) {
         const [, address, flags, , , , , , ...ranges] = line.trim().split(" ");
         if (!flags?.includes("master")) continue;
         const owns = ranges.some((range) => {
