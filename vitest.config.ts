@@ -13,6 +13,9 @@ const chaos = [
   "test/gateway/drain.int.test.ts",
 ];
 
+/** Tests that keep both cores busy for seconds (hostile input at full speed): run alone, last, so they slow no timing-bound test. */
+const heavy = ["test/hostile/fuzz.int.test.ts"];
+
 export default defineConfig({
   test: {
     testTimeout: 30_000,
@@ -33,7 +36,7 @@ export default defineConfig({
             "apps/*/test/**/*.test.ts",
             "test/**/*.test.ts",
           ],
-          exclude: ["**/node_modules/**", "**/dist/**", ...chaos],
+          exclude: ["**/node_modules/**", "**/dist/**", ...chaos, ...heavy],
           sequence: { groupOrder: 0 },
         },
       },
@@ -45,6 +48,15 @@ export default defineConfig({
           // One file at a time, after everything else, so no other test competes for the CPU.
           poolOptions: { forks: { singleFork: true } },
           sequence: { groupOrder: 1 },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: "heavy",
+          include: heavy,
+          poolOptions: { forks: { singleFork: true } },
+          sequence: { groupOrder: 2 },
         },
       },
     ],

@@ -28,12 +28,14 @@ export interface Phase {
   duplicates: number;
   dropped: number;
   latency: LatencySummary;
+  cpu: { serversPct: (number | null)[]; redisPct?: number };
   limitedBy: string;
   churn?: { cycles: number; failures: number; deliveries: number; subscribeLatency: LatencySummary };
 }
 
 export interface Run {
   target: string;
+  round?: number;
   error?: string;
   urls: string[];
   connections: { requested: number; opened: number; failed: number };
@@ -41,11 +43,25 @@ export interface Run {
   phases: Phase[];
 }
 
+/** Each side's figures and their ratio, by name (`serverMicrosPerDelivery`, `p99Ms`, ...). */
+export interface RoundFigures {
+  rocket: Record<string, number | undefined>;
+  baseline: Record<string, number | undefined>;
+  ratio: Record<string, number | undefined>;
+}
+
 export interface BenchOutcome {
   code: number | null;
   stdout: string;
   stderr: string;
-  report: { scenario: string; runs: Run[]; machine: { cores: number } } | undefined;
+  report:
+    | {
+        scenario: string;
+        runs: Run[];
+        machine: { cores: number };
+        rounds?: { phase: string; targetRate?: number; rounds: RoundFigures[]; median: RoundFigures }[];
+      }
+    | undefined;
 }
 
 /**

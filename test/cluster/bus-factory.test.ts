@@ -5,7 +5,6 @@ import { ConfigError } from "../../apps/gateway/src/config.js";
 const quiet = { debug() {}, info() {}, warn() {}, error() {}, child: () => quiet };
 const options = (redisUrl: string | undefined) => ({
   redisUrl,
-  deliver: () => {},
   observer: {},
   logger: quiet,
   publishTimeoutMs: 2000,
@@ -14,8 +13,9 @@ const options = (redisUrl: string | undefined) => ({
 
 describe("createBus", () => {
   it("picks the in-process bus without a Redis URL", async () => {
-    const bus = createBus(options(undefined));
+    const { bus, registry } = createBus(options(undefined));
     expect(bus.kind).toBe("memory");
+    expect(registry.exists("/", "none")).toBe(false);
     await bus.close();
   });
 
@@ -24,9 +24,11 @@ describe("createBus", () => {
     ["rediss://127.0.0.1:1/2", "redis"],
     ["redis+cluster://127.0.0.1:1,127.0.0.1:2", "redis-cluster"],
   ])("picks the Redis bus for %s", async (url, kind) => {
-    const bus = createBus(options(url));
+    const { bus, registry } = createBus(options(url));
     expect(bus.kind).toBe(kind);
     expect(bus.isReady()).toBe(false);
+    // Not ready: the registry does not answer from Redis either.
+    await expect(Promise.resolve(registry.exists("/", "any"))).rejects.toThrow(/not available/);
     await bus.close();
   });
 

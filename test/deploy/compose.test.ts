@@ -4,7 +4,18 @@ import { resolve } from "node:path";
 import { Ajv2019 } from "ajv/dist/2019.js";
 import { describe, expect, it } from "vitest";
 import { envKeys, loadConfig } from "../../apps/gateway/src/config.js";
-import { composeFile, gatewayServices, haproxyCfg, prometheusYml, readCompose, readYaml, repoPath, serviceEnv } from "./files.js";
+import {
+  alertsYml,
+  composeFile,
+  composeRedisArgs,
+  gatewayServices,
+  haproxyCfg,
+  prometheusYml,
+  readCompose,
+  readYaml,
+  repoPath,
+  serviceEnv,
+} from "./files.js";
 import { haproxyServerVariables } from "./haproxy.js";
 
 // There is no Docker engine here: docker-compose.yml and deploy/Dockerfile are checked
@@ -68,10 +79,12 @@ describe("docker-compose.yml", () => {
     );
   });
 
-  it("runs redis, three (or more) gateways, haproxy, prometheus and grafana", () => {
+  it("runs redis, three (or more) gateways, haproxy, prometheus, alertmanager, redis_exporter and grafana", () => {
     expect(gateways.length).toBeGreaterThanOrEqual(3);
     expect(gateways.map(([name]) => name)).toEqual(gateways.map((_, i) => `gateway-${i + 1}`));
-    for (const name of ["redis", "haproxy", "prometheus", "grafana"]) expect(Object.keys(compose.services)).toContain(name);
+    for (const name of ["redis", "haproxy", "prometheus", "alertmanager", "redis-exporter", "grafana"]) {
+      expect(Object.keys(compose.services)).toContain(name);
+    }
     expect(compose.services.haproxy!.ports).toContain("9772:9772");
     expect(compose.services.grafana!.ports).toContain("3000:3000");
   });
@@ -116,7 +129,7 @@ describe("docker-compose.yml", () => {
     expect(bindMounts(haproxy.volumes)).toContainEqual({ source: "./deploy/haproxy", target: "/usr/local/etc/haproxy" });
   });
 
-  it("has prometheus scrape every gateway on its metrics port, and haproxy", () => {
+  it("has prometheus scrape every gateway on its metrics port, haproxy and redis_exporter", () => {
     const metricsPort = serviceEnv(gateways[0]![1]).ROCKET_METRICS_PORT;
     const config = readYaml<{ scrape_configs: { job_name: string; static_configs: { targets: string[] }[] }[] }>(prometheusYml);
     const targets = Object.fromEntries(
@@ -124,9 +137,39 @@ describe("docker-compose.yml", () => {
     );
     expect(targets.rocket).toEqual(gateways.map(([name]) => `${name}:${metricsPort}`));
     expect(targets.haproxy).toEqual(["haproxy:8404"]);
+    const exporter = compose.services["redis-exporter"]!;
+    expect(targets.redis).toEqual([`redis-exporter:${exporter.expose?.[0]}`]);
+    // The exporter watches the Redis the gateways use.
+    expect(serviceEnv(exporter).REDIS_ADDR).toBe(serviceEnv(gateways[0]![1]).ROCKET_REDIS_URL);
     const prometheus = compose.services.prometheus!;
     expect(bindMounts(prometheus.volumes)).toContainEqual({ source: "./deploy/prometheus", target: "/etc/prometheus" });
     expect(prometheus.command).toContain("--config.file=/etc/prometheus/prometheus.yml");
+  });
+
+  it("has prometheus send alerts to alertmanager, which reads deploy/alertmanager", () => {
+    const config = readYaml<{ alerting: { alertmanagers: { static_configs: { targets: string[] }[] }[] } }>(prometheusYml);
+    const targets = config.alerting.alertmanagers.flatMap((a) => a.static_configs.flatMap((s) => s.targets));
+    const alertmanager = compose.services.alertmanager!;
+    expect(alertmanager.ports).toContain("9093:9093");
+    expect(targets).toEqual(["alertmanager:9093"]);
+    const mount = bindMounts(alertmanager.volumes).find((m) => m.source === "./deploy/alertmanager");
+    expect(mount).toBeDefined();
+    expect(alertmanager.command).toContain(`--config.file=${mount!.target}/alertmanager.yml`);
+    expect(existsSync(repoPath("deploy/alertmanager/alertmanager.yml"))).toBe(true);
+  });
+
+  it("lets a gateway's Redis subscriber fall behind as far as the output-buffer alert assumes", () => {
+    const args = composeRedisArgs();
+    const limit = args[args.indexOf("--client-output-buffer-limit") + 1] ?? "";
+    const m = /^pubsub (\d+)mb (\d+)mb (\d+)$/.exec(limit);
+    expect(m, limit).not.toBeNull();
+    const [hard, soft] = [Number(m![1]) * 2 ** 20, Number(m![2]) * 2 ** 20];
+    expect(hard).toBeGreaterThan(32 * 2 ** 20); // above Redis's default
+    type Rules = { groups: { rules: { alert: string; expr: string }[] }[] };
+    const rule = readYaml<Rules>(alertsYml)
+      .groups.flatMap((g) => g.rules)
+      .find((r) => r.alert === "RocketRedisOutputBuffersHigh");
+    expect(Number(/> (\d+)\s*$/.exec(rule!.expr)?.[1])).toBe(soft / 2);
   });
 
   it("provisions grafana with the prometheus datasource, the dashboards and anonymous viewers", () => {

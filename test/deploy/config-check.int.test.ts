@@ -3,9 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { startProcess } from "../harness/index.js";
-import { alertsYml, haproxyCfg, prometheusYml, readYaml, repoPath } from "./files.js";
+import { alertmanagerYml, alertsYml, haproxyCfg, prometheusYml, readYaml, repoPath } from "./files.js";
 import { haproxyServerVariables } from "./haproxy.js";
-import { promtool, renderPrometheusConfig } from "./prometheus.js";
+import { promtool, renderPrometheusConfig, withShortFor } from "./prometheus.js";
 
 describe("prometheus configuration", () => {
   it("passes promtool check config, as written and as the tests render it", async () => {
@@ -15,10 +15,18 @@ describe("prometheus configuration", () => {
 
     const dir = mkdtempSync(join(tmpdir(), "rocket-promtool-"));
     try {
+      const rules = join(dir, "alerts.yml");
+      writeFileSync(rules, withShortFor(alertsYml, 1));
       const file = join(dir, "prometheus.yml");
-      writeFileSync(file, renderPrometheusConfig({ rocket: ["127.0.0.1:1", "127.0.0.1:2"], haproxy: ["127.0.0.1:3"] }));
+      const targets = { rocket: ["127.0.0.1:1", "127.0.0.1:2"], haproxy: ["127.0.0.1:3"], redis: ["127.0.0.1:4"] };
+      writeFileSync(file, renderPrometheusConfig(targets, { alertmanagers: ["127.0.0.1:5"], ruleFiles: [rules] }));
       const rendered = await promtool(["check", "config", file]);
       expect(rendered.code, rendered.output).toBe(0);
+      expect(rendered.output).toMatch(/SUCCESS: \d+ rules found/);
+      // Only `for` differs in the copy the live alert tests load.
+      type Rules = { groups: { rules: Record<string, unknown>[] }[] };
+      const strip = (r: Rules) => r.groups.flatMap((g) => g.rules.map(({ for: _for, ...rest }) => rest));
+      expect(strip(readYaml<Rules>(rules))).toEqual(strip(readYaml<Rules>(alertsYml)));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -44,12 +52,41 @@ describe("prometheus configuration", () => {
     expect(alerts).toEqual(
       expect.arrayContaining([
         "RocketNodeDown",
+        "RocketNodeNotReady",
+        "RocketTooFewReady",
+        "RocketNoneReady",
         "RocketRedisDown",
+        "RocketCanaryFailing",
+        "RocketPublishAckSlow",
         "RocketErrorRepliesHigh",
         "RocketSlowConsumers",
         "RocketDeliveryLatencyHigh",
+        "RocketConnectionsCollapsed",
+        "RocketAbnormalDisconnects",
+        "RocketOpenFilesHigh",
+        "RocketConnectionsNearLimit",
+        "RocketUpgradesRefusedFull",
+        "RocketLoadBalancerDown",
+        "RocketLoadBalancerNoBackends",
+        "RocketRedisServerDown",
+        "RocketRedisMemoryHigh",
+        "RocketRedisOutputBuffersHigh",
+        "RocketRedisCpuHigh",
       ]),
     );
+  });
+});
+
+describe("alertmanager configuration", () => {
+  it("passes amtool check-config, and routes to the documented receiver", async () => {
+    const proc = startProcess("amtool", ["check-config", alertmanagerYml]);
+    const { code } = await proc.exited;
+    expect(code, proc.lines.join("\n")).toBe(0);
+    expect(proc.lines.join("\n")).toMatch(/SUCCESS/);
+    const config = readYaml<{ route: { receiver: string }; receivers: { name: string }[] }>(alertmanagerYml);
+    expect(config.receivers.map((r) => r.name)).toEqual([config.route.receiver]);
+    const docs = readFileSync(repoPath("docs/operations.md"), "utf8");
+    expect(docs).toContain(`receiver \`${config.route.receiver}\``);
   });
 });
 

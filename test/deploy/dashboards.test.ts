@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { dataPanels, loadDashboards, queryVariables, variableQuery } from "./dashboards.js";
-import { readYaml, repoPath } from "./files.js";
+import { dataPanels, loadDashboards, type Panel, queryVariables, variableQuery } from "./dashboards.js";
+import { alertsYml, readYaml, repoPath } from "./files.js";
 
 // What Grafana itself would need to show these dashboards; their PromQL is run against a real
 // Prometheus in prometheus.int.test.ts.
@@ -66,4 +66,46 @@ describe("Grafana dashboards", () => {
       for (const t of p.targets ?? []) expect(t.expr, p.title).toContain('instance="$instance"');
     }
   });
+
+  it("colours the cluster's shares of gateways against the expected number: 1 of 3 is red", () => {
+    const overview = dashboards.find((d) => d.file === "cluster-overview.json")!.dashboard;
+    const shares = dataPanels(overview).filter((p) =>
+      (p.targets ?? []).some((t) => /\/ (on\(\) group_left\(\) )?count\(up\{job="rocket"\}\)/.test(t.expr ?? "")),
+    );
+    expect(shares.map((p) => p.title).sort()).toEqual(["Gateways in the load balancer", "Nodes ready", "Nodes up"]);
+    for (const p of shares) {
+      expect(p.fieldConfig?.defaults?.unit, p.title).toBe("percentunit");
+      expect(thresholdColor(p, 1 / 3), p.title).toBe("red");
+      expect(thresholdColor(p, 2 / 3), p.title).not.toBe("green");
+      expect(thresholdColor(p, 1), p.title).toBe("green");
+    }
+  });
+
+  it("has the panel every alert names, broken down by instance", () => {
+    type Rules = { groups: { rules: { alert: string; annotations: { panel?: string } }[] }[] };
+    const alerts = readYaml<Rules>(alertsYml).groups.flatMap((g) => g.rules);
+    expect(alerts.length).toBeGreaterThan(20);
+    for (const { alert, annotations } of alerts) {
+      const m = /^(.+?): (.+)$/.exec(annotations.panel ?? "");
+      expect(m, `${alert} names no panel ("Dashboard title: Panel title")`).not.toBeNull();
+      const dashboard = dashboards.find((d) => d.dashboard.title === `Rocket / ${m![1]}`)?.dashboard;
+      expect(dashboard, `${alert}: no dashboard "Rocket / ${m![1]}"`).toBeDefined();
+      const panel = dataPanels(dashboard!).find((p) => p.title === m![2]);
+      expect(panel, `${alert}: no panel "${m![2]}"`).toBeDefined();
+      const byInstance = (panel!.targets ?? []).some((t) => /\bby \([^)]*\binstance\b/.test(t.expr ?? ""));
+      expect(byInstance, `${alert}: "${m![2]}" does not break down by instance`).toBe(true);
+    }
+  });
 });
+
+/** The colour a stat or graph shows `value` in, from its absolute threshold steps. */
+function thresholdColor(panel: Panel, value: number): string {
+  const thresholds = panel.fieldConfig?.defaults?.thresholds as {
+    mode: string;
+    steps: { color: string; value: number | null }[];
+  };
+  expect(thresholds.mode).toBe("absolute");
+  let color = "";
+  for (const step of thresholds.steps) if (step.value === null || value >= step.value) color = step.color;
+  return color;
+}

@@ -11,6 +11,7 @@ export const composeFile = repoPath("docker-compose.yml");
 export const haproxyCfg = repoPath("deploy/haproxy/haproxy.cfg");
 export const prometheusYml = repoPath("deploy/prometheus/prometheus.yml");
 export const alertsYml = repoPath("deploy/prometheus/alerts.yml");
+export const alertmanagerYml = repoPath("deploy/alertmanager/alertmanager.yml");
 export const dashboardsDir = repoPath("deploy/grafana/dashboards");
 
 /** Reads a YAML file (with `<<` merge keys, as Compose reads them). */
@@ -84,4 +85,14 @@ export function composeGatewayEnv(): Record<string, string> {
   const first = gatewayServices(readCompose())[0];
   if (!first) throw new Error("docker-compose.yml has no gateway service");
   return serviceEnv(first[1]);
+}
+
+/**
+ * The settings docker-compose.yml gives redis-server (its command after the program name),
+ * for starting the test Redis as compose would.
+ */
+export function composeRedisArgs(): string[] {
+  const command = readCompose().services.redis?.command;
+  if (!Array.isArray(command) || command[0] !== "redis-server") throw new Error("docker-compose.yml runs no redis-server");
+  return command.slice(1);
 }

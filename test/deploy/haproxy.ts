@@ -81,7 +81,15 @@ export async function startHaproxy(gateways: readonly string[]): Promise<Haproxy
     async waitForServers(check, what, timeoutMs = 15_000) {
       let last: HaproxyStat[] = [];
       try {
-        await until(async () => check((last = await servers())), timeoutMs, what, 100);
+        await until(
+          async () => {
+            last = await servers();
+            return check(last);
+          },
+          timeoutMs,
+          what,
+          100,
+        );
       } catch (err) {
         const rows = last.map((s) => `${s.server} ${s.status} current=${s.current} total=${s.total}`).join("\n");
         throw new Error(`${(err as Error).message}\n${rows}\n${proc.lines.slice(-15).join("\n")}`);

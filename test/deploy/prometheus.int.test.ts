@@ -3,18 +3,30 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type GatewayProc, Resources, TestClient, until } from "../harness/index.js";
 import { dataPanels, loadDashboards, queryVariables, substitute, variableQuery } from "./dashboards.js";
 import { alertsYml, readYaml, repoPath } from "./files.js";
-import { type HaproxyProc, haproxyServerVariables, startHaproxy } from "./haproxy.js";
-import { type PrometheusProc, promtool, startPrometheus } from "./prometheus.js";
-import { composeSecret, floodUntilSlowConsumer, scrape, stalledSubscriber, startCluster } from "./stack.js";
+import { type HaproxyProc, haproxyServerVariables } from "./haproxy.js";
+import { type PrometheusProc, promtool } from "./prometheus.js";
+import type { RedisExporterProc } from "./redis-exporter.js";
+import {
+  composeSecret,
+  floodUntilSlowConsumer,
+  type Monitoring,
+  scrape,
+  scrapedTargets,
+  stalledSubscriber,
+  startCluster,
+  startMonitoring,
+} from "./stack.js";
 
-// A live cluster as docker-compose.yml runs it (Redis, its gateways, HAProxy), scraped by a
-// real Prometheus every second while clients publish, and the dashboards' and alerts' PromQL
-// run against it.
+// A live cluster as docker-compose.yml runs it (Redis, its gateways, HAProxy, redis_exporter,
+// Alertmanager), scraped by a real Prometheus every second while clients publish, and the
+// dashboards' and alerts' PromQL run against it.
 
 const resources = new Resources();
 let gateways: GatewayProc[];
 let lb: HaproxyProc;
+let redisExporter: RedisExporterProc;
 let prometheus: PrometheusProc;
+let monitoring: Monitoring;
 let traffic: { stop(): Promise<void> };
 
 /** What Grafana puts for its built-in variables at Prometheus's 1 s scrape interval. */
@@ -69,38 +81,14 @@ async function startTraffic(): Promise<{ stop(): Promise<void> }> {
   };
 }
 
-type Target = { labels: { job: string; instance: string }; health: string; lastError: string };
-
-/** Prometheus's targets, once every one has been scraped successfully. */
-async function scrapedTargets(): Promise<Target[]> {
-  let targets: Target[] = [];
-  const count = gateways.length + 1;
-  await until(
-    async () => {
-      targets = (await prometheus.api<{ activeTargets: Target[] }>("targets")).activeTargets;
-      return targets.length === count && targets.every((t) => t.health === "up");
-    },
-    20_000,
-    "every target scraped",
-    200,
-  ).catch((err: Error) => {
-    throw new Error(`${err.message}: ${JSON.stringify(targets)}`);
-  });
-  return targets;
-}
+/** Every target: the gateways, HAProxy and redis_exporter. */
+const targetCount = () => gateways.length + 2;
 
 beforeAll(async () => {
-  ({ gateways } = await startCluster(resources, haproxyServerVariables().length));
-  lb = resources.add(await startHaproxy(gateways.map((g) => `127.0.0.1:${g.port}`)), (h) => h.stop());
-  await lb.waitForServers((servers) => servers.every((s) => s.status === "UP"), "all gateways UP in haproxy");
-  prometheus = resources.add(
-    await startPrometheus({
-      rocket: gateways.map((g) => `127.0.0.1:${g.metricsPort}`),
-      haproxy: [`127.0.0.1:${lb.statsPort}`],
-    }),
-    (p) => p.stop(),
-  );
-  await scrapedTargets();
+  const cluster = await startCluster(resources, haproxyServerVariables().length);
+  gateways = cluster.gateways;
+  monitoring = await startMonitoring(resources, cluster);
+  ({ lb, redisExporter, prometheus } = monitoring);
   traffic = await startTraffic();
 }, 120_000);
 
@@ -110,11 +98,17 @@ afterAll(async () => {
 });
 
 describe("Prometheus scraping a live cluster", () => {
-  it("scrapes every gateway and HAProxy", async () => {
-    const expected = [...gateways.map((g) => `rocket 127.0.0.1:${g.metricsPort}`), `haproxy 127.0.0.1:${lb.statsPort}`];
-    const targets = await scrapedTargets();
+  it("scrapes every gateway, HAProxy and redis_exporter, and sends alerts to Alertmanager", async () => {
+    const expected = [
+      ...gateways.map((g) => `rocket 127.0.0.1:${g.metricsPort}`),
+      `haproxy 127.0.0.1:${lb.statsPort}`,
+      `redis ${redisExporter.target}`,
+    ];
+    const targets = await scrapedTargets(prometheus, targetCount());
     expect(targets.map((t) => `${t.labels.job} ${t.labels.instance}`).sort()).toEqual(expected.sort());
     expect(targets.filter((t) => t.health !== "up")).toEqual([]);
+    const { activeAlertmanagers } = await prometheus.api<{ activeAlertmanagers: { url: string }[] }>("alertmanagers");
+    expect(activeAlertmanagers.map((a) => a.url)).toEqual([`http://${monitoring.alertmanager.target}/api/v2/alerts`]);
   });
 
   it("answers every dashboard panel's query with data, for every node", async () => {

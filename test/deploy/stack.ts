@@ -8,7 +8,11 @@ import {
   TestClient,
   until,
 } from "../harness/index.js";
-import { composeGatewayEnv } from "./files.js";
+import { type AlertmanagerProc, startAlertmanager } from "./alertmanager.js";
+import { composeGatewayEnv, composeRedisArgs } from "./files.js";
+import { type HaproxyProc, startHaproxy } from "./haproxy.js";
+import { type PrometheusProc, startPrometheus } from "./prometheus.js";
+import { type RedisExporterProc, startRedisExporter } from "./redis-exporter.js";
 
 /** The read-write secret the compose file gives its gateways (its default, with no .env). */
 export function composeSecret(): string {
@@ -18,21 +22,81 @@ export function composeSecret(): string {
 }
 
 /**
- * Starts one redis-server and `count` gateways on it, configured by the environment
- * docker-compose.yml gives its gateways; only what must differ on a test machine is
- * overridden: host and port (127.0.0.1, free ports, by flag), the metrics port (free) and
- * Redis (the one started here).
+ * Starts one redis-server with the settings docker-compose.yml gives it, and `count`
+ * gateways on it, configured by the environment docker-compose.yml gives its gateways; only
+ * what must differ on a test machine is overridden: host and port (127.0.0.1, free ports, by
+ * flag), the metrics port (free) and Redis (the one started here, or `redisUrl(redis, i)`).
  */
-export async function startCluster(resources: Resources, count: number): Promise<{ redis: RedisProc; gateways: GatewayProc[] }> {
-  const redis = resources.add(await startRedis(), (r) => r.stop());
+export async function startCluster(
+  resources: Resources,
+  count: number,
+  options: { redisUrl?: (redis: RedisProc, i: number) => string; beforeGateways?: (redis: RedisProc) => Promise<void> } = {},
+): Promise<{ redis: RedisProc; gateways: GatewayProc[] }> {
+  const redis = resources.add(await startRedis(composeRedisArgs()), (r) => r.stop());
+  await options.beforeGateways?.(redis);
   const env: Record<string, string> = { ...composeGatewayEnv(), ROCKET_METRICS_PORT: "0" };
   delete env.ROCKET_REDIS_URL;
   const gateways = await Promise.all(
-    Array.from({ length: count }, () =>
-      startGateway({ env, redisUrl: redis.url }).then((g) => resources.add(g, (x) => x.stop())),
+    Array.from({ length: count }, (_, i) =>
+      startGateway({ env, redisUrl: options.redisUrl?.(redis, i) ?? redis.url }).then((g) => resources.add(g, (x) => x.stop())),
     ),
   );
   return { redis, gateways };
+}
+
+export interface Monitoring {
+  readonly lb: HaproxyProc;
+  readonly redisExporter: RedisExporterProc;
+  readonly alertmanager: AlertmanagerProc;
+  readonly prometheus: PrometheusProc;
+}
+
+/**
+ * What docker-compose.yml runs around the gateways, on their test addresses: HAProxy in front
+ * of them, redis_exporter on their Redis, Alertmanager, and Prometheus scraping all of them
+ * (every second; `forSeconds` shortens the alerts' `for`). Resolves once HAProxy has every
+ * gateway UP and Prometheus has scraped every target.
+ */
+export async function startMonitoring(
+  resources: Resources,
+  cluster: { redis: RedisProc; gateways: readonly GatewayProc[] },
+  options: { forSeconds?: number } = {},
+): Promise<Monitoring> {
+  const { redis, gateways } = cluster;
+  const lb = resources.add(await startHaproxy(gateways.map((g) => `127.0.0.1:${g.port}`)), (h) => h.stop());
+  const redisExporter = resources.add(await startRedisExporter(redis.url), (e) => e.stop());
+  const alertmanager = resources.add(await startAlertmanager(), (a) => a.stop());
+  await lb.waitForServers((servers) => servers.every((s) => s.status === "UP"), "all gateways UP in haproxy");
+  const targets = {
+    rocket: gateways.map((g) => `127.0.0.1:${g.metricsPort}`),
+    haproxy: [`127.0.0.1:${lb.statsPort}`],
+    redis: [redisExporter.target],
+  };
+  const prometheus = resources.add(
+    await startPrometheus(targets, { alertmanagers: [alertmanager.target], forSeconds: options.forSeconds }),
+    (p) => p.stop(),
+  );
+  await scrapedTargets(prometheus, Object.values(targets).flat().length);
+  return { lb, redisExporter, alertmanager, prometheus };
+}
+
+export type Target = { labels: { job: string; instance: string }; health: string; lastError: string };
+
+/** Prometheus's targets, once all `count` have been scraped successfully. */
+export async function scrapedTargets(prometheus: PrometheusProc, count: number): Promise<Target[]> {
+  let targets: Target[] = [];
+  await until(
+    async () => {
+      targets = (await prometheus.api<{ activeTargets: Target[] }>("targets")).activeTargets;
+      return targets.length === count && targets.every((t) => t.health === "up");
+    },
+    30_000,
+    "every target scraped",
+    200,
+  ).catch((err: Error) => {
+    throw new Error(`${err.message}: ${JSON.stringify(targets)}`);
+  });
+  return targets;
 }
 
 /** The text of a gateway's /metrics (on its metrics port when it has one). */
@@ -65,8 +129,8 @@ export async function stalledSubscriber(url: string, channel: string): Promise<T
 
 /**
  * Publishes ~60 KB messages on `channel` through `publisher` until `gateway` reports a
- * slow-consumer disconnect (a stalled subscriber must exist on it). Bounded: gives up after
- * `maxBytes` published.
+ * slow-consumer disconnect (a `backpressure` limit breach; a stalled subscriber must exist on
+ * it). Bounded: gives up after `maxBytes` published.
  */
 export async function floodUntilSlowConsumer(
   gateway: GatewayProc,
@@ -84,7 +148,7 @@ export async function floodUntilSlowConsumer(
         sent += 60_000;
       }
       if (sent > maxBytes) throw new Error(`no slow-consumer disconnect after ${sent} bytes`);
-      return sample(await scrape(gateway), "rocket_slow_consumer_disconnects_total") > 0;
+      return sample(await scrape(gateway), "rocket_limit_breaches_total", { limit: "backpressure" }) > 0;
     },
     60_000,
     "a slow-consumer disconnect",

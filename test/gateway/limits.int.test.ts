@@ -22,7 +22,7 @@ describe("slow consumers", () => {
       expect(reply).toEqual({ ok: true });
       if (sent % 50 === 49) {
         const metrics = await (await fetch(gw.http("/metrics"))).text();
-        if (/rocket_slow_consumer_disconnects_total\{hub="\/"\} 1/.test(metrics)) break;
+        if (/rocket_limit_breaches_total\{hub="\/",limit="backpressure"\} 1/.test(metrics)) break;
       }
     }
     expect(sent).toBeLessThan(2000);

@@ -1,22 +1,21 @@
+import { type Access, type Delivery, encodeCommand, type FrameExtras, parseServerFrame, type Reply } from "@rocket/protocol";
 import WebSocket from "ws";
 
-export interface Delivery {
-  event: string;
-  channel: string;
-  data: unknown;
-}
-export type Reply = { ok: true } | { err: string };
+export type { Delivery, Reply };
+
+/** A reply or delivery as received: with any keys a newer server adds. */
+export type Received<T> = T & FrameExtras;
 
 /**
- * A raw protocol client over a real WebSocket: replies and deliveries are told apart by
- * shape ({ok}/{err} vs {event,channel,data}).
+ * A raw protocol client over a real WebSocket: frames are sorted into replies and
+ * deliveries by the protocol package's parser; anything else is kept in `raw` only.
  */
 export class TestClient {
-  readonly replies: Reply[] = [];
-  readonly deliveries: Delivery[] = [];
+  readonly replies: Received<Reply>[] = [];
+  readonly deliveries: Received<Delivery>[] = [];
   readonly raw: string[] = [];
   readonly closed: Promise<{ code: number; reason: string }>;
-  private replyWaiters: ((r: Reply) => void)[] = [];
+  private replyWaiters: ((r: Received<Reply>) => void)[] = [];
   private deliveryWaiters = new Set<() => void>();
   private isClosed = false;
 
@@ -24,13 +23,14 @@ export class TestClient {
     ws.on("message", (data) => {
       const text = data.toString();
       this.raw.push(text);
-      const msg = JSON.parse(text) as Record<string, unknown>;
-      if ("ok" in msg || "err" in msg) {
+      const frame = parseServerFrame(text);
+      if (frame?.type === "reply") {
+        const reply = { ...frame.reply, ...frame.extras };
         const waiter = this.replyWaiters.shift();
-        if (waiter) waiter(msg as Reply);
-        else this.replies.push(msg as Reply);
-      } else {
-        this.deliveries.push(msg as unknown as Delivery);
+        if (waiter) waiter(reply);
+        else this.replies.push(reply);
+      } else if (frame?.type === "delivery") {
+        this.deliveries.push({ ...frame.delivery, ...frame.extras });
         for (const w of [...this.deliveryWaiters]) w();
       }
     });
@@ -62,7 +62,7 @@ export class TestClient {
   }
 
   /** The next reply, in order (replies already received first). */
-  nextReply(timeoutMs = 5000): Promise<Reply> {
+  nextReply(timeoutMs = 5000): Promise<Received<Reply>> {
     const queued = this.replies.shift();
     if (queued) return Promise.resolve(queued);
     return new Promise((resolve, reject) => {
@@ -75,25 +75,25 @@ export class TestClient {
   }
 
   /** Sends a command and resolves with its reply. */
-  async request(frame: object | string, timeoutMs = 5000): Promise<Reply> {
+  async request(frame: object | string, timeoutMs = 5000): Promise<Received<Reply>> {
     this.send(frame);
     return this.nextReply(timeoutMs);
   }
 
-  async auth(access: "read-only" | "read-write", secret: string): Promise<Reply> {
-    return this.request({ auth: { access, secret } });
+  async auth(access: Access, secret: string): Promise<Received<Reply>> {
+    return this.request(encodeCommand({ type: "auth", access, secret }));
   }
 
-  async subscribe(channel: string): Promise<Reply> {
-    return this.request({ subscribe: { channel } });
+  async subscribe(channel: string): Promise<Received<Reply>> {
+    return this.request(encodeCommand({ type: "subscribe", channel }));
   }
 
-  async publish(channel: string, event: string, data: unknown): Promise<Reply> {
-    return this.request({ publish: { event, channel, data } });
+  async publish(channel: string, event: string, data: unknown): Promise<Received<Reply>> {
+    return this.request(encodeCommand({ type: "publish", event, channel, data }));
   }
 
   /** Resolves once `count` deliveries in all have arrived. */
-  waitForDeliveries(count: number, timeoutMs = 5000): Promise<Delivery[]> {
+  waitForDeliveries(count: number, timeoutMs = 5000): Promise<Received<Delivery>[]> {
     if (this.deliveries.length >= count) return Promise.resolve(this.deliveries.slice(0, count));
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {

@@ -1,6 +1,7 @@
 import type { TemplatedApp, us_listen_socket } from "uWebSockets.js";
+import type { Uws } from "@rocket/gateway";
+import { encodeDelivery, okReply } from "@rocket/protocol";
 import { Redis } from "ioredis";
-import type { Uws } from "./uws.js";
 
 /** Where the baseline listens, and the Redis that relays its publishes (none: in-process fan-out). */
 export interface BaselineOptions {
@@ -14,11 +15,11 @@ interface SocketData {
   closed: boolean;
 }
 
-const ok = '{"ok":true}';
-
 /**
  * The ceiling of this stack: a bare uWebSockets.js pub/sub server that speaks Rocket's
  * frames without a single check (any path, any secret, no channel registry, no metrics).
+ * It reads commands with a bare JSON.parse (the checks in the protocol's `decode` are
+ * what it leaves out) and writes its frames with the protocol's encoders.
  * With a Redis URL it relays every publish the simplest way: PUBLISH per message, one
  * SUBSCRIBE per channel with local subscribers, `app.publish` on receipt.
  */
@@ -45,7 +46,7 @@ export async function startBaseline(uws: Uws, options: BaselineOptions): Promise
       ),
     message(ws, message) {
       const data = ws.getUserData();
-      const reply = () => data.closed || ws.cork(() => ws.send(ok));
+      const reply = () => data.closed || ws.cork(() => ws.send(okReply));
       const command = JSON.parse(Buffer.from(message).toString());
       if (command.subscribe) {
         const channel: string = command.subscribe.channel;
@@ -54,16 +55,16 @@ export async function startBaseline(uws: Uws, options: BaselineOptions): Promise
         const n = (refs.get(channel) ?? 0) + 1;
         refs.set(channel, n);
         if (sub && n === 1) void sub.subscribe(channel).then(reply);
-        else ws.send(ok);
+        else ws.send(okReply);
       } else if (command.publish) {
         const { event, channel, data: payload } = command.publish;
-        const frame = JSON.stringify({ event, channel, data: payload });
+        const frame = encodeDelivery(event, channel, JSON.stringify(payload ?? null));
         if (pub) void pub.publish(channel, frame).then(reply);
         else {
           app.publish(channel, frame);
-          ws.send(ok);
+          ws.send(okReply);
         }
-      } else ws.send(ok);
+      } else ws.send(okReply);
     },
     close(ws) {
       const data = ws.getUserData();

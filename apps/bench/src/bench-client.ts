@@ -1,5 +1,6 @@
+import { encodeCommand } from "@rocket/protocol";
 import { nowMicros } from "./clock.js";
-import { authFrame, FrameKind, frameKind, type PublishEncoder, readStamp, type Stamp, subscribeFrame } from "./frames.js";
+import { FrameKind, frameKind, type PublishEncoder, readStamp, type Stamp } from "./frames.js";
 import { type Histogram, recordMicros } from "./histogram.js";
 import { WsConnection } from "./ws-connection.js";
 
@@ -124,8 +125,11 @@ export class BenchClient {
     });
     this.setupLeft = this.subscribes ? 2 : 1;
     this.connection.cork();
-    this.connection.sendText(this.encoder ? authFrame("read-write", access.secret) : authFrame("read-only", access.readSecret));
-    if (this.subscribes) this.connection.sendText(subscribeFrame(this.channel));
+    const auth = this.encoder
+      ? encodeCommand({ type: "auth", access: "read-write", secret: access.secret })
+      : encodeCommand({ type: "auth", access: "read-only", secret: access.readSecret });
+    this.connection.sendText(auth);
+    if (this.subscribes) this.connection.sendText(encodeCommand({ type: "subscribe", channel: this.channel }));
     this.connection.uncork();
     const timer = setTimeout(() => this.finishSetup(`no reply to auth/subscribe within ${timeoutMs} ms`), timeoutMs);
     const error = await result;

@@ -42,4 +42,10 @@ describe("command line", () => {
       redisUrl: "redis://127.0.0.1:1",
     });
   });
+
+  it("alternates Rocket and the baseline over rounds, each with its own Redis if asked", () => {
+    const request = parseCli(argv("--compare", "channels", "--rate", "10000", "--rounds", "3", "--with-redis"), "0", {});
+    expect(request).toMatchObject({ command: "run", scenario: "channels", compare: true, rounds: 3, withRedis: true });
+    expect(parseCli(argv("--compare", "fanout"), "0", {})).toMatchObject({ rounds: 1, withRedis: false });
+  });
 });

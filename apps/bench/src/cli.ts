@@ -10,6 +10,10 @@ export type CliRequest =
       readonly scenario: ScenarioName;
       /** Start Rocket and the baseline and run both; otherwise run against `urls`. */
       readonly compare: boolean;
+      /** With `compare`: Rocket and the baseline alternate this many times (R, B, R, B, ...). */
+      readonly rounds: number;
+      /** With `compare`: each side runs in cluster mode, with its own fresh redis-server (cross always does). */
+      readonly withRedis: boolean;
       readonly load: LoadOptions;
       readonly urls: readonly string[];
       readonly hub: string;
@@ -91,10 +95,13 @@ Scenarios:
 
 Without --rate each scenario runs a peak phase (publishers as fast as the slowest
 subscriber allows), then a phase at half the peak's publish rate, whose latency is the
-one to quote.
+one to quote. With --rate both servers get the same load: compare server CPU per
+delivery and latency at equal work, over several --rounds.
 
 Examples:
   rocket-bench --compare fanout
+  rocket-bench --compare channels --rate 10000 --rounds 3
+  rocket-bench --compare connections --with-redis --connections 18000 --rate 1000 --rounds 3
   rocket-bench fanout --url ws://127.0.0.1:9772 --secret S --server-pid 1234
   rocket-bench cross --url ws://127.0.0.1:9001 --url ws://127.0.0.1:9002 --secret S
   rocket-bench baseline --port 9800 [--redis redis://127.0.0.1:6379]`;
@@ -140,6 +147,13 @@ export function parseCli(argv: readonly string[], version: string, env: NodeJS.P
     .option("-n, --connections <n>", "connections (channels: 10000, connections: 19000)", positiveInt)
     .option("--publish-fraction <f>", "share of connections that publish (channels 0.1, connections 0.01)", fraction)
     .option("--rate <n>", "fixed total publishes/s (one phase) instead of peak + half", positiveNumber)
+    .option(
+      "--rounds <n>",
+      "with --compare: run Rocket and the baseline alternately N times each, report each round and the median",
+      positiveInt,
+      1,
+    )
+    .option("--with-redis", "with --compare: each side in cluster mode, one node and its own fresh redis-server (cross always)")
     .option("--payload <bytes>", "size of each publish's data JSON", positiveInt, 100)
     .option("-d, --duration <s>", "measured seconds per phase", positiveNumber, 5)
     .option("--warmup <s>", "seconds of load before each measurement", positiveNumber, 1)
@@ -168,6 +182,8 @@ export function parseCli(argv: readonly string[], version: string, env: NodeJS.P
       const urls = (o.url as string[] | undefined) ?? [];
       if (!compareScenario && urls.length === 0)
         program.error("give --url (the server to drive), or --compare to start Rocket and the baseline");
+      if (!compareScenario && ((o.rounds as number) > 1 || o.withRedis === true))
+        program.error("--rounds and --with-redis go with --compare");
       const defaultConnections = scenario === "connections" ? 19_000 : 10_000;
       const load: LoadOptions = {
         subscribers: o.subscribers as number,
@@ -192,6 +208,8 @@ export function parseCli(argv: readonly string[], version: string, env: NodeJS.P
         command: "run",
         scenario: scenario!,
         compare: compareScenario !== undefined,
+        rounds: o.rounds as number,
+        withRedis: o.withRedis === true,
         load,
         urls,
         hub: o.hub as string,

@@ -10,6 +10,10 @@ export interface CompareOptions {
   readonly load: LoadOptions;
   readonly rocketBin: string;
   readonly hub: string;
+  /** Rocket and the baseline alternate this many times (R, B, R, B, ...). */
+  readonly rounds: number;
+  /** Each side in cluster mode with its own fresh redis-server (cross always is). */
+  readonly withRedis: boolean;
   /** CPUs the servers are pinned to (taskset), if any. */
   readonly serverCpus: string | undefined;
   /** Registers a stop function for servers that are running (so a signal can stop them); returns its removal. */
@@ -17,22 +21,28 @@ export interface CompareOptions {
 }
 
 /**
- * Rocket, then the baseline, back to back in one invocation: each side gets fresh servers
- * on free loopback ports (and a fresh Redis for cross), is measured with the same load,
- * and is stopped before the other starts.
+ * Rocket, then the baseline, back to back in one invocation, `rounds` times over
+ * (R, B, R, B, ...: a machine that drifts during the run shifts both sides alike). Each
+ * run gets fresh servers on free loopback ports (and a fresh Redis in cluster mode), is
+ * measured with the same load, and is stopped before the next starts. Results come in
+ * that order; with more than one round each carries its round number.
  */
 export async function compare(options: CompareOptions, progress: Progress): Promise<RunResult[]> {
   const results: RunResult[] = [];
-  for (const kind of ["rocket", "baseline"] as ServerKind[]) {
-    results.push(await runOne(kind, options, progress));
+  for (let round = 1; round <= options.rounds; round++) {
+    for (const kind of ["rocket", "baseline"] as ServerKind[]) {
+      if (options.rounds > 1) progress.log(`round ${round} of ${options.rounds}: ${kind}`);
+      const result = await runOne(kind, options, progress);
+      results.push(options.rounds > 1 ? { ...result, round } : result);
+    }
   }
   return results;
 }
 
 async function runOne(kind: ServerKind, options: CompareOptions, progress: Progress): Promise<RunResult> {
   const nodes = serversNeeded(options.scenario);
-  const cluster = options.scenario === "cross";
-  progress.update(`starting ${kind}${cluster ? ` (${nodes} nodes + Redis)` : ""}`);
+  const cluster = options.scenario === "cross" || options.withRedis;
+  progress.update(`starting ${kind}${cluster ? ` (${nodes} node${nodes > 1 ? "s" : ""} + Redis)` : ""}`);
   let servers: Awaited<ReturnType<typeof startServers>>;
   try {
     servers = await startServers({
@@ -81,6 +91,6 @@ function failedRun(kind: ServerKind, options: CompareOptions, error: string): Ru
     connections: { requested: 0, opened: 0, failed: 0, firstError: undefined, openMs: 0, perSec: 0 },
     idle: undefined,
     phases: [],
-    error: error.split("\n").find((l) => /not available|error|Error/.test(l)) ?? error.split("\n")[0],
+    error: error.split("\n").find((l) => /not available|error|Error/.test(l)) ?? error.split("\n")[0] ?? error,
   };
 }

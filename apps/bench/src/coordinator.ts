@@ -149,7 +149,10 @@ export class WorkerGroup {
       const relay = this.relays.get(channel);
       if (!relay) continue;
       let perWorker = this.floors.get(channel);
-      if (!perWorker) this.floors.set(channel, (perWorker = new Map()));
+      if (!perWorker) {
+        perWorker = new Map();
+        this.floors.set(channel, perWorker);
+      }
       perWorker.set(worker, floor);
       let min = Number.POSITIVE_INFINITY;
       for (const w of relay.subscriberWorkers) min = Math.min(min, perWorker.get(w) ?? 0);
@@ -177,7 +180,10 @@ export function distribute(
     perWorker[w]!.push(c);
     if (!relayed.has(c.channel)) return;
     let relay = relays.get(c.channel);
-    if (!relay) relays.set(c.channel, (relay = { subscriberWorkers: [], publisherWorker: -1 }));
+    if (!relay) {
+      relay = { subscriberWorkers: [], publisherWorker: -1 };
+      relays.set(c.channel, relay);
+    }
     if (c.subscribe && !relay.subscriberWorkers.includes(w)) relay.subscriberWorkers.push(w);
     if (c.publish) relay.publisherWorker = w;
   });

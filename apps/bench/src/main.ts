@@ -2,6 +2,7 @@ import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { loadavg } from "node:os";
+import { loadNativeUws } from "@rocket/gateway";
 import { startBaseline } from "./baseline-server.js";
 import { parseCli } from "./cli.js";
 import { compare } from "./compare.js";
@@ -9,9 +10,9 @@ import { machineInfo } from "./machine.js";
 import { createProgress } from "./progress.js";
 import { formatRuns } from "./report.js";
 import type { RunResult } from "./results.js";
+import { formatRounds, type RoundsSummary, summarizeRounds } from "./rounds.js";
 import { runPlan } from "./runner.js";
 import { planScenario } from "./scenarios/index.js";
-import { loadNativeUws } from "./uws.js";
 
 const version = (createRequire(import.meta.url)("../package.json") as { version: string }).version;
 
@@ -57,6 +58,8 @@ async function main(): Promise<void> {
         load: request.load,
         rocketBin: request.rocketBin,
         hub: request.hub,
+        rounds: request.rounds,
+        withRedis: request.withRedis,
         serverCpus: request.serverCpus,
         track,
       },
@@ -76,7 +79,16 @@ async function main(): Promise<void> {
     };
     runs = [await runPlan(request.scenario, plan, request.load, target, progress)];
   }
-  process.stdout.write(`${formatRuns(runs)}\n`);
+  let rounds: RoundsSummary[] | undefined;
+  if (request.compare && request.rounds > 1) {
+    for (let i = 0; i + 1 < runs.length; i += 2) {
+      process.stdout.write(`round ${i / 2 + 1} of ${request.rounds}\n${formatRuns(runs.slice(i, i + 2))}\n\n`);
+    }
+    rounds = summarizeRounds(runs);
+    process.stdout.write(`${formatRounds(rounds)}\n`);
+  } else {
+    process.stdout.write(`${formatRuns(runs)}\n`);
+  }
   process.stdout.write(
     `load average before ${machine.loadAverage.join(" ")}, after ${loadavg()
       .map((l) => l.toFixed(2))
@@ -94,6 +106,7 @@ async function main(): Promise<void> {
       scenario: request.scenario,
       options: request.load,
       runs,
+      rounds,
     };
     writeFileSync(request.jsonFile, `${JSON.stringify(report, null, 2)}\n`);
   }

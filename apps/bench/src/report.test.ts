@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { limitedBy, othersPct } from "./limited-by.js";
 import { cpuMicrosPerDelivery, formatRuns, headline, ratio, renderTable, unaccounted } from "./report.js";
 import type { PhaseResult, RunResult } from "./results.js";
+import { formatRounds, median, summarizeRounds } from "./rounds.js";
 
 function phase(name: PhaseResult["name"], deliveryRate: number, overrides: Partial<PhaseResult> = {}): PhaseResult {
   return {
@@ -123,5 +124,66 @@ describe("report", () => {
     expect(limitedBy("peak", cpu(60, 190, 97), undefined, 1)).toMatch(/^client CPU \(busiest load thread 95%/);
     expect(limitedBy("half", cpu(30, 30, 40), 100, 100)).toBe("the fixed rate asked");
     expect(limitedBy("half", cpu(99, 30, 40), 100, 50)).toMatch(/^server CPU/);
+  });
+});
+
+describe("comparison over rounds", () => {
+  const fixed = (deliveryRate: number, serverPct: number, p99Ms: number) =>
+    phase("fixed", deliveryRate, {
+      targetRate: 10_000,
+      cpu: { ...phase("fixed", 1).cpu, serversPct: [serverPct] },
+      latency: { ...phase("fixed", 1).latency, p99Ms },
+    });
+
+  it("takes the middle of what was measured", () => {
+    expect(median([3, 1, 2])).toBe(2);
+    expect(median([4, 1, 3, 2])).toBe(2.5);
+    expect(median([undefined, 5])).toBe(5);
+    expect(median([])).toBeUndefined();
+  });
+
+  it("pairs the runs round by round and gives each side's median and the median ratio", () => {
+    // server µs per delivery: rocket 44, 40, 48; baseline 33, 40, 32
+    const runs = [
+      run("rocket", 0, [fixed(10_000, 44, 5)]),
+      run("baseline", 0, [fixed(10_000, 33, 4)]),
+      run("rocket", 0, [fixed(10_000, 40, 5)]),
+      run("baseline", 0, [fixed(10_000, 40, 5)]),
+      run("rocket", 0, [fixed(10_000, 48, 6)]),
+      run("baseline", 0, [fixed(10_000, 32, 4)]),
+    ];
+    const [summary, ...more] = summarizeRounds(runs);
+    expect(more).toEqual([]);
+    expect(summary?.phase).toBe("fixed");
+    expect(summary?.targetRate).toBe(10_000);
+    expect(summary?.rounds.map((r) => r.ratio.serverMicrosPerDelivery)).toEqual([44 / 33, 1, 1.5]);
+    expect(summary?.median.rocket.serverMicrosPerDelivery).toBeCloseTo(44);
+    expect(summary?.median.baseline.serverMicrosPerDelivery).toBeCloseTo(33);
+    expect(summary?.median.ratio.serverMicrosPerDelivery).toBeCloseTo(44 / 33);
+    expect(summary?.median.ratio.p99Ms).toBeCloseTo(1.25);
+    expect(summary?.median.ratio.lost).toBeUndefined();
+
+    const text = formatRounds(summarizeRounds(runs));
+    expect(text).toContain("3 rounds, rocket and baseline alternating");
+    expect(text).toContain("fixed rate, 10,000 publishes/s asked:");
+    expect(text).toMatch(/round 2 ratio\s+1\.00\s+1\.00/);
+    expect(text).toMatch(/median rocket\s+10,000\s+44\.00/);
+    expect(text).toMatch(/median baseline\s+10,000\s+33\.00/);
+    expect(text).toContain(
+      "rocket/baseline, median of 3 rounds, fixed rate, 10,000 publishes/s asked: server µs per delivery 1.33, p99 1.25",
+    );
+    expect(text).not.toContain("Redis");
+    expect(text).not.toContain("idle");
+  });
+
+  it("shows Redis and idle memory where the runs measured them", () => {
+    const clustered = (target: string, redisPct: number, rss: number): RunResult => ({
+      ...run(target, 0, [phase("fixed", 1000, { cpu: { ...phase("fixed", 1).cpu, redisPct } })]),
+      idle: { held: 100, serverRssBeforeBytes: 0, serverRssAfterBytes: rss * 100, rssPerConnectionBytes: rss },
+    });
+    const text = formatRounds(summarizeRounds([clustered("rocket", 10, 3072), clustered("baseline", 20, 2048)]));
+    expect(text).toMatch(/Redis µs\/delivery.*idle RSS\/conn/);
+    expect(text).toMatch(/round 1 rocket .*100\.00 .*3\.00 KiB/);
+    expect(text).toMatch(/idle RSS per connection 1\.50$/);
   });
 });

@@ -32,7 +32,7 @@ function formatPct(v: number | undefined): string {
   return v === undefined ? "-" : `${Math.round(v)}%`;
 }
 
-function formatBytes(v: number | undefined): string {
+export function formatBytes(v: number | undefined): string {
   if (v === undefined) return "-";
   return Math.abs(v) >= 10 * 1024 * 1024 ? `${(v / 1024 / 1024).toFixed(0)} MiB` : `${(v / 1024).toFixed(2)} KiB`;
 }
@@ -85,6 +85,7 @@ function phaseRows(name: PhaseResult["name"]): Row[] {
     { label: `${title}: lost`, value: at((p) => p.lost), format: formatCount },
     { label: `${title}: publish errors`, value: at((p) => p.errors), format: formatCount },
     { label: `${title}: server CPU (max)`, value: at((p) => maxOf(p.cpu.serversPct)), format: formatPct },
+    { label: `${title}: Redis CPU`, value: at((p) => p.cpu.redisPct), format: formatPct, optional: true },
     { label: `${title}: load CPU`, value: at((p) => p.cpu.loadPct), format: formatPct },
     { label: `${title}: load CPU, busiest thread`, value: at((p) => p.cpu.loadThreadPct), format: formatPct },
     { label: `${title}: other CPU on the machine`, value: at((p) => p.cpu.othersPct), format: formatPct },

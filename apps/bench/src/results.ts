@@ -88,4 +88,6 @@ export interface RunResult {
   readonly phases: readonly PhaseResult[];
   /** Set when the run could not be made (server did not start, connections refused, ...). */
   readonly error?: string;
+  /** Which round of a comparison over several rounds (from 1). */
+  readonly round?: number;
 }

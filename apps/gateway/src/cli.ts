@@ -1,49 +1,73 @@
-import { Command, InvalidArgumentError } from "commander";
+import { Command } from "commander";
+import { type ConfigKey, extraEnv, keyDocs } from "./config-schema.js";
 
 export interface CliArgs {
   readonly configFile: string | undefined;
-  /** Flag values by attribute name (see `flagKeys` in config.ts). */
-  readonly flags: Record<string, unknown>;
+  /** Flag values (strings, validated with the rest of the configuration) by the file key they override. */
+  readonly flags: Partial<Record<ConfigKey, string>>;
 }
 
-const envHelp = `
-Environment (flags win over environment, environment over the file):
-  ROCKET_HOST, ROCKET_PORT, ROCKET_REDIS_URL, ROCKET_LOG_LEVEL, ROCKET_METRICS_PORT,
-  ROCKET_STATIC_DIR, ROCKET_MAX_PAYLOAD_BYTES, ROCKET_MAX_BACKPRESSURE_BYTES,
-  ROCKET_IDLE_TIMEOUT_SECONDS, ROCKET_PUBLISH_TIMEOUT_MS, ROCKET_DRAIN_TIMEOUT_MS,
-  ROCKET_MAX_CONNECTIONS
-  ROCKET_SECRET   read-write secret of the default hub "/" (used when the file names
-                  no hubs; without it one is generated and printed at start)
+/** A table default as plain text: "`9772`" reads 9772. */
+const plain = (text: string) => text.replace(/`/g, "");
+
+/** Wraps `text` at `width` columns, every line indented by `indent`. */
+function wrap(text: string, indent: string, width = 88): string {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(" ")) {
+    if (line !== "" && indent.length + line.length + 1 + word.length > width) {
+      lines.push(indent + line);
+      line = word;
+    } else {
+      line = line === "" ? word : `${line} ${word}`;
+    }
+  }
+  if (line !== "") lines.push(indent + line);
+  return lines.join("\n");
+}
+
+/** The environment section of `--help`, from the same table that reads the environment. */
+export function environmentHelp(): string {
+  const entries = [
+    ...keyDocs().flatMap(([name, doc]) =>
+      doc.env ? [{ env: doc.env, what: `${name}, default ${plain(doc.default)}`, doc }] : [],
+    ),
+    ...extraEnv.map((doc) => ({ env: doc.env, what: `default ${plain(doc.default)}`, doc })),
+  ];
+  const width = Math.max(...entries.map((e) => e.env.length));
+  const lines = entries.map(({ env, what, doc }) => `  ${env.padEnd(width)}  ${what}\n${wrap(doc.help, "      ")}`);
+  return `Environment (a flag wins over its variable, a variable over the file's key):\n${lines.join("\n")}`;
+}
+
+const moreHelp = `
 
 CONFIG.json is webrocket's config file (Host, Port, TLSCertFile, TLSKeyFile,
 Hubs[].Path/Codec/Log/Secrets.ReadOnly/ReadWrite) plus Rocket's keys; see the README.
 
 Exit codes: 0 clean stop, 1 failure at run time, 2 bad configuration or flags.`;
 
-function portArg(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError("must be a port number, 0 to 65535");
-  return n;
-}
-
-/** Parses argv. Exits 0 for --help/--version and 2 for unknown flags or bad values. */
+/** Parses argv. Exits 0 for --help/--version and 2 for unknown flags. */
 export function parseCli(argv: readonly string[], version: string): CliArgs {
   const program = new Command("rocket")
     .description("Rocket: a horizontally scaled WebSocket pub/sub broker speaking webrocket's JSON protocol")
     .version(version, "-v, --version")
-    .argument("[CONFIG.json]", "webrocket/Rocket configuration file")
-    .option("--host <host>", "interface to listen on (default localhost)")
-    .option("--port <port>", "port for WebSocket and HTTP (default 9772; 0 picks a free one)", portArg)
-    .option("--redis <url>", "Redis for cluster mode: redis://, rediss://, or redis+cluster://host:port,host:port")
-    .option("--metrics-port <port>", "serve /metrics on this port instead of the main one", portArg)
-    .option("--static <dir>", "serve the files of this directory over HTTP next to the hubs")
-    .option("--log-level <level>", "trace, debug, info, warn, error, fatal or silent (default info)")
-    .addHelpText("after", envHelp)
+    .argument("[CONFIG.json]", "webrocket/Rocket configuration file");
+  const flagged = keyDocs().flatMap(([name, doc]) => (doc.flag ? [{ name, flag: doc.flag, doc }] : []));
+  for (const { flag, doc } of flagged) program.option(flag, `${doc.help} (default: ${plain(doc.default)})`);
+  program
+    .addHelpText("after", `\n${environmentHelp()}${moreHelp}`)
     .showHelpAfterError()
     .exitOverride((err) => {
       if (err.code === "commander.helpDisplayed" || err.code === "commander.version") process.exit(0);
       process.exit(2);
     });
   program.parse(argv as string[], { from: "node" });
-  return { configFile: program.args[0], flags: program.opts() };
+  const opts = program.opts<Record<string, string | undefined>>();
+  const flags: Partial<Record<ConfigKey, string>> = {};
+  for (const { name, flag } of flagged) {
+    const option = program.options.find((o) => o.flags === flag);
+    const value = option ? opts[option.attributeName()] : undefined;
+    if (value !== undefined) flags[name] = value;
+  }
+  return { configFile: program.args[0], flags };
 }

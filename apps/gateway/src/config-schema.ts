@@ -36,70 +36,180 @@ const hubSchema = z.strictObject({
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
 
-export const fileConfigSchema = z
-  .strictObject({
-    /** Interface to listen on. Default "localhost" (webrocket's); "0.0.0.0" for all. */
-    Host: z.string().min(1).default("localhost"),
-    /** TCP port for WebSocket and HTTP. Default 9772; 0 picks a free port. */
-    Port: port.default(9772),
-    /** PEM certificate; with TLSKeyFile, serves wss:// and https://. */
-    TLSCertFile: z.string().default(""),
-    /** PEM private key for TLSCertFile. */
-    TLSKeyFile: z.string().default(""),
-    /** The hubs; without any, one hub at "/" (read-only open, read-write from ROCKET_SECRET or generated). */
-    Hubs: z.array(hubSchema).default([]),
-    /** Redis URL for cluster mode (redis://, rediss://, or redis+cluster:// seed list). Default: none, one node. */
-    RedisUrl: z
-      .string()
-      .default("")
-      .superRefine((url, ctx) => {
-        if (url === "") return;
-        try {
-          parseRedisUrl(url);
-        } catch (err) {
-          if (!(err instanceof RedisUrlError)) throw err;
-          ctx.addIssue({ code: "custom", message: err.message });
-        }
-      }),
-    /** pino level. Default "info". */
-    LogLevel: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
-    /** Serve /metrics on this port instead of the main one. Default: the main port. */
-    MetricsPort: port.optional(),
-    /** Directory of static files served over plain HTTP next to the hubs (websocketd's --staticdir). */
-    StaticDir: z.string().default(""),
-    /** Largest accepted message, in bytes; larger ones close the connection with 1009. Default 65536. */
-    MaxPayloadBytes: positiveInt.max(16 * 1024 * 1024).default(64 * 1024),
-    /** Deepest JSON nesting accepted; deeper frames get invalid_data. Default 32. */
-    MaxDepth: positiveInt.max(1000).default(32),
-    /** Close connections silent for this long; the server pings before that. Default 120. */
-    IdleTimeoutSeconds: z.coerce.number().int().min(8).max(960).default(120),
-    /** Bytes queued for one client before it is disconnected as a slow consumer (4008). Default 1 MiB. */
-    MaxBackpressureBytes: positiveInt.default(1024 * 1024),
-    /** Longest wait for the bus (Redis) to confirm a publish or subscribe before "unavailable". Default 2000. */
-    PublishTimeoutMs: positiveInt.default(2000),
-    /** On SIGTERM, close clients spread over this window before exiting. Default 2000. */
-    DrainTimeoutMs: z.coerce.number().int().min(0).max(60000).default(2000),
-    /** Most WebSocket connections this node holds; past it upgrades get 503. Default 0: the open-file limit less a reserve. */
-    MaxConnections: z.coerce.number().int().min(0).default(0),
-  })
-  .superRefine((cfg, ctx) => {
-    if ((cfg.TLSCertFile === "") !== (cfg.TLSKeyFile === "")) {
-      ctx.addIssue({
-        code: "custom",
-        path: [cfg.TLSCertFile === "" ? "TLSCertFile" : "TLSKeyFile"],
-        message: "TLSCertFile and TLSKeyFile go together",
-      });
+const redisUrl = z
+  .string()
+  .default("")
+  .superRefine((url, ctx) => {
+    if (url === "") return;
+    try {
+      parseRedisUrl(url);
+    } catch (err) {
+      if (!(err instanceof RedisUrlError)) throw err;
+      ctx.addIssue({ code: "custom", message: err.message });
     }
-    const seen = new Set<string>();
-    cfg.Hubs.forEach((hub, i) => {
-      if (seen.has(hub.Path))
-        ctx.addIssue({ code: "custom", path: ["Hubs", i, "Path"], message: `duplicate hub path ${hub.Path}` });
-      seen.add(hub.Path);
-      if (hub.Secrets && hub.Secret !== undefined) {
-        ctx.addIssue({ code: "custom", path: ["Hubs", i, "Secret"], message: "give either Secret or Secrets, not both" });
-      }
-    });
   });
+
+/** What the docs, `--help` and the overrides know of a top-level key. */
+export interface KeyDoc {
+  /** The `ROCKET_*` variable that overrides the key; none for `Hubs`, which only a file gives. */
+  readonly env: string | undefined;
+  /** The command-line flag that overrides the key, with its argument (`--port <port>`), if any. */
+  readonly flag?: string;
+  /** The default as the docs show it: a literal in backticks (checked against the schema), or words. */
+  readonly default: string;
+  /** One line of plain text for `--help` and the README's table. */
+  readonly help: string;
+}
+
+const key = <S extends z.ZodType>(doc: KeyDoc & { readonly schema: S }) => doc;
+
+/**
+ * Every top-level key of the configuration, once: its schema (with its default), its
+ * environment variable, its flag and its help. Precedence is flag > environment > file >
+ * default. The file schema, the overrides, `--help` and the README's table all come from it.
+ */
+export const configKeys = {
+  Host: key({
+    env: "ROCKET_HOST",
+    flag: "--host <host>",
+    default: "`localhost`",
+    help: "interface to listen on (0.0.0.0 for all)",
+    schema: z.string().min(1).default("localhost"),
+  }),
+  Port: key({
+    env: "ROCKET_PORT",
+    flag: "--port <port>",
+    default: "`9772`",
+    help: "port for WebSocket and HTTP; 0 picks a free one (logged)",
+    schema: port.default(9772),
+  }),
+  TLSCertFile: key({
+    env: "ROCKET_TLS_CERT_FILE",
+    default: "none",
+    help: "PEM certificate; with TLSKeyFile the gateway serves wss:// and https:// (checked readable at start)",
+    schema: z.string().default(""),
+  }),
+  TLSKeyFile: key({
+    env: "ROCKET_TLS_KEY_FILE",
+    default: "none",
+    help: "PEM private key of TLSCertFile (checked readable at start)",
+    schema: z.string().default(""),
+  }),
+  Hubs: key({
+    env: undefined,
+    default: "one hub at `/`",
+    help: "the WebSocket endpoints, each with its own secrets and channels (file only; see below)",
+    schema: z.array(hubSchema).default([]),
+  }),
+  RedisUrl: key({
+    env: "ROCKET_REDIS_URL",
+    flag: "--redis <url>",
+    default: "none",
+    help: "Redis for cluster mode: redis://, rediss://, or redis+cluster://host:port,host:port",
+    schema: redisUrl,
+  }),
+  LogLevel: key({
+    env: "ROCKET_LOG_LEVEL",
+    flag: "--log-level <level>",
+    default: "`info`",
+    help: "trace, debug, info, warn, error, fatal or silent",
+    schema: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+  }),
+  MetricsPort: key({
+    env: "ROCKET_METRICS_PORT",
+    flag: "--metrics-port <port>",
+    default: "the main port",
+    help: "serve /metrics on this port instead of the main one; /healthz and /readyz answer on both",
+    schema: port.optional(),
+  }),
+  StaticDir: key({
+    env: "ROCKET_STATIC_DIR",
+    flag: "--static <dir>",
+    default: "none",
+    help: "directory whose files are served over plain HTTP next to the hubs (read at start)",
+    schema: z.string().default(""),
+  }),
+  MaxPayloadBytes: key({
+    env: "ROCKET_MAX_PAYLOAD_BYTES",
+    default: "`65536`",
+    help: "largest message accepted; a larger one closes the connection with 1009",
+    schema: positiveInt.max(16 * 1024 * 1024).default(64 * 1024),
+  }),
+  MaxDepth: key({
+    env: "ROCKET_MAX_DEPTH",
+    default: "`32`",
+    help: "deepest JSON nesting accepted (1 to 1000); deeper frames get invalid_data",
+    schema: positiveInt.max(1000).default(32),
+  }),
+  IdleTimeoutSeconds: key({
+    env: "ROCKET_IDLE_TIMEOUT_SECONDS",
+    default: "`120`",
+    help: "a client silent this long is closed (8 to 960, best a multiple of 4); it is pinged first",
+    schema: z.coerce.number().int().min(8).max(960).default(120),
+  }),
+  MaxBackpressureBytes: key({
+    env: "ROCKET_MAX_BACKPRESSURE_BYTES",
+    default: "`1048576`",
+    help: "bytes queued for one client before it is closed as a slow consumer (4008)",
+    schema: positiveInt.default(1024 * 1024),
+  }),
+  PublishTimeoutMs: key({
+    env: "ROCKET_PUBLISH_TIMEOUT_MS",
+    default: "`2000`",
+    help: "longest wait for Redis to confirm a publish or subscribe before the reply is unavailable",
+    schema: positiveInt.default(2000),
+  }),
+  DrainTimeoutMs: key({
+    env: "ROCKET_DRAIN_TIMEOUT_MS",
+    default: "`2000`",
+    help: "on SIGTERM, clients are closed with 1001 spread over this window (0 to 60000)",
+    schema: z.coerce.number().int().min(0).max(60000).default(2000),
+  }),
+  MaxConnections: key({
+    env: "ROCKET_MAX_CONNECTIONS",
+    default: "`0`",
+    help: "most connections held at once, more get HTTP 503; 0: the open-file limit less a reserve",
+    schema: z.coerce.number().int().min(0).default(0),
+  }),
+};
+
+export type ConfigKey = keyof typeof configKeys;
+
+/** The table's entries, in its order (the order of `--help` and the README). */
+export function keyDocs(): [ConfigKey, KeyDoc][] {
+  return Object.entries(configKeys) as [ConfigKey, KeyDoc][];
+}
+
+/** Variables read besides the keys' own. */
+export const extraEnv: readonly { readonly env: string; readonly default: string; readonly help: string }[] = [
+  {
+    env: "ROCKET_SECRET",
+    default: "generated at each start (logged)",
+    help: "read-write secret of the default hub / (when the file names no hubs)",
+  },
+];
+
+type Shape = { [K in ConfigKey]: (typeof configKeys)[K]["schema"] };
+const shape = Object.fromEntries(Object.entries(configKeys).map(([name, k]) => [name, k.schema])) as Shape;
+
+export const fileConfigSchema = z.strictObject(shape).superRefine((cfg, ctx) => {
+  if ((cfg.TLSCertFile === "") !== (cfg.TLSKeyFile === "")) {
+    ctx.addIssue({
+      code: "custom",
+      path: [cfg.TLSCertFile === "" ? "TLSCertFile" : "TLSKeyFile"],
+      message: "TLSCertFile and TLSKeyFile go together",
+    });
+  }
+  const seen = new Set<string>();
+  cfg.Hubs.forEach((hub, i) => {
+    if (seen.has(hub.Path))
+      ctx.addIssue({ code: "custom", path: ["Hubs", i, "Path"], message: `duplicate hub path ${hub.Path}` });
+    seen.add(hub.Path);
+    if (hub.Secrets && hub.Secret !== undefined) {
+      ctx.addIssue({ code: "custom", path: ["Hubs", i, "Secret"], message: "give either Secret or Secrets, not both" });
+    }
+  });
+});
 
 export type FileConfigInput = z.input<typeof fileConfigSchema>;
 export type FileConfig = z.output<typeof fileConfigSchema>;

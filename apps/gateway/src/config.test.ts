@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig } from "./config.js";
+import { environmentHelp } from "./cli.js";
+import { ConfigError, envKeys, loadConfig } from "./config.js";
+import { extraEnv, fileConfigSchema, keyDocs } from "./config-schema.js";
 
 const load = (file: object | undefined, env: Record<string, string> = {}, flags: Record<string, unknown> = {}) =>
   loadConfig({
@@ -9,6 +11,17 @@ const load = (file: object | undefined, env: Record<string, string> = {}, flags:
     flags,
     randomSecret: () => "generated",
   });
+
+/** The ConfigError message of `attempt`. */
+const message = (attempt: () => unknown) => {
+  try {
+    attempt();
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as Error).message;
+  }
+  throw new Error("no ConfigError");
+};
 
 describe("loadConfig", () => {
   it("defaults to one hub at / with read-only open and a generated read-write secret", () => {
@@ -55,20 +68,11 @@ describe("loadConfig", () => {
 
   it("applies flags over environment over file", () => {
     expect(load({ Port: 1 }, { ROCKET_PORT: "2" }).port).toBe(2);
-    expect(load({ Port: 1 }, { ROCKET_PORT: "2" }, { port: 3 }).port).toBe(3);
+    expect(load({ Port: 1 }, { ROCKET_PORT: "2" }, { Port: "3" }).port).toBe(3);
     expect(load({ RedisUrl: "redis://a" }, { ROCKET_REDIS_URL: "redis://b" }).redisUrl).toBe("redis://b");
   });
 
   it("names every bad key, as the user spelled it", () => {
-    const message = (attempt: () => unknown) => {
-      try {
-        attempt();
-      } catch (err) {
-        expect(err).toBeInstanceOf(ConfigError);
-        return (err as Error).message;
-      }
-      throw new Error("no ConfigError");
-    };
     const perKey = message(() =>
       load({ Port: -1, Bogus: 1, Hubs: [{ Path: "/x", Extra: true }] }, { ROCKET_MAX_PAYLOAD_BYTES: "big" }),
     );
@@ -79,5 +83,78 @@ describe("loadConfig", () => {
     const across = message(() => load({ Hubs: [{ Path: "/x" }, { Path: "/x" }], TLSCertFile: "c.pem" }));
     expect(across).toContain("Hubs[1].Path: duplicate hub path /x");
     expect(across).toContain("TLSKeyFile: TLSCertFile and TLSKeyFile go together");
+  });
+
+  it("names a flag given a bad value", () => {
+    expect(message(() => load(undefined, {}, { Port: "abc" }))).toContain("--port: ");
+    expect(message(() => load(undefined, {}, { RedisUrl: "http://x" }))).toContain("--redis: ");
+  });
+
+  it("refuses TLS files it cannot read, naming the key or variable that gave them", () => {
+    const readable = new Set(["rocket.json", "cert.pem"]);
+    const tls = (file: object, env: Record<string, string> = {}) =>
+      loadConfig({
+        file: "rocket.json",
+        readFile: (path) => {
+          if (!readable.has(path)) throw new Error(`ENOENT: no such file or directory, open '${path}'`);
+          return path === "rocket.json" ? JSON.stringify(file) : "PEM";
+        },
+        env,
+        flags: {},
+      });
+    expect(tls({ TLSCertFile: "cert.pem", TLSKeyFile: "cert.pem" }).tls).toEqual({ certFile: "cert.pem", keyFile: "cert.pem" });
+    expect(message(() => tls({ TLSCertFile: "cert.pem", TLSKeyFile: "key.pem" }))).toBe(
+      "rocket.json: TLSKeyFile: cannot read key.pem: ENOENT: no such file or directory, open 'key.pem'",
+    );
+    expect(message(() => tls({}, { ROCKET_TLS_CERT_FILE: "missing.pem", ROCKET_TLS_KEY_FILE: "cert.pem" }))).toMatch(
+      /ROCKET_TLS_CERT_FILE: cannot read missing\.pem/,
+    );
+  });
+});
+
+describe("the configuration table", () => {
+  const snake = (name: string) =>
+    name
+      .replace(/([a-z0-9])([A-Z])/g, "$1_$2")
+      .replace(/([A-Z]+)([A-Z][a-z])/g, "$1_$2")
+      .toUpperCase();
+
+  it("gives every key but Hubs a ROCKET_* variable named after it, and every variable works", () => {
+    for (const [name, doc] of keyDocs()) {
+      if (name === "Hubs") {
+        expect(doc.env).toBeUndefined();
+        continue;
+      }
+      expect(doc.env, name).toBe(`ROCKET_${snake(name)}`);
+    }
+    expect(envKeys.ROCKET_MAX_DEPTH).toBe("MaxDepth");
+    expect(envKeys.ROCKET_TLS_CERT_FILE).toBe("TLSCertFile");
+    expect(load(undefined, { ROCKET_MAX_DEPTH: "7" }).maxDepth).toBe(7);
+    expect(load(undefined, { ROCKET_IDLE_TIMEOUT_SECONDS: "64" }).idleTimeoutSeconds).toBe(64);
+  });
+
+  it("shows the defaults the schema applies", () => {
+    const defaults = fileConfigSchema.parse({}) as Record<string, unknown>;
+    let literals = 0;
+    for (const [name, doc] of keyDocs()) {
+      const literal = /^`([^`]*)`$/.exec(doc.default);
+      if (literal) {
+        literals += 1;
+        expect(String(defaults[name]), name).toBe(literal[1]);
+      } else {
+        // Words stand for "nothing set": an empty string, an empty list, or absent.
+        expect([undefined, "", "[]"], name).toContain(Array.isArray(defaults[name]) ? "[]" : defaults[name]);
+      }
+    }
+    expect(literals).toBeGreaterThan(8);
+  });
+
+  it("drives the environment section of --help", () => {
+    const help = environmentHelp();
+    const variables = [...help.matchAll(/^ {2}(ROCKET_\w+)/gm)].map((m) => m[1]);
+    expect(variables).toEqual([...Object.keys(envKeys), ...extraEnv.map((e) => e.env)]);
+    for (const [name, doc] of keyDocs()) {
+      if (doc.env) expect(help).toMatch(new RegExp(`${doc.env} +${name}, default `));
+    }
   });
 });

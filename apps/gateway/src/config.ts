@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { HubSecrets } from "@rocket/protocol";
 import type { z } from "zod";
-import { type FileConfig, fileConfigSchema } from "./config-schema.js";
+import { type ConfigKey, type FileConfig, fileConfigSchema, keyDocs } from "./config-schema.js";
 
 /** One hub, resolved. */
 export interface HubConfig {
@@ -45,43 +45,23 @@ export class ConfigError extends Error {
   }
 }
 
-type TopKey = keyof FileConfig;
+/** `ROCKET_*` variables and the file key each overrides. */
+export const envKeys: Readonly<Record<string, ConfigKey>> = Object.fromEntries(
+  keyDocs().flatMap(([name, doc]) => (doc.env ? [[doc.env, name]] : [])),
+);
 
-/** Environment variables and the file key each overrides. */
-export const envKeys: Readonly<Record<string, TopKey>> = {
-  ROCKET_HOST: "Host",
-  ROCKET_PORT: "Port",
-  ROCKET_REDIS_URL: "RedisUrl",
-  ROCKET_LOG_LEVEL: "LogLevel",
-  ROCKET_METRICS_PORT: "MetricsPort",
-  ROCKET_STATIC_DIR: "StaticDir",
-  ROCKET_MAX_PAYLOAD_BYTES: "MaxPayloadBytes",
-  ROCKET_MAX_BACKPRESSURE_BYTES: "MaxBackpressureBytes",
-  ROCKET_IDLE_TIMEOUT_SECONDS: "IdleTimeoutSeconds",
-  ROCKET_PUBLISH_TIMEOUT_MS: "PublishTimeoutMs",
-  ROCKET_DRAIN_TIMEOUT_MS: "DrainTimeoutMs",
-  ROCKET_MAX_CONNECTIONS: "MaxConnections",
-};
-
-/** Command-line flags (as commander names them) and the file key each overrides. */
-export const flagKeys: Readonly<Record<string, { key: TopKey; flag: string }>> = {
-  host: { key: "Host", flag: "--host" },
-  port: { key: "Port", flag: "--port" },
-  redis: { key: "RedisUrl", flag: "--redis" },
-  logLevel: { key: "LogLevel", flag: "--log-level" },
-  metricsPort: { key: "MetricsPort", flag: "--metrics-port" },
-  static: { key: "StaticDir", flag: "--static" },
-};
+/** TLS files are opened by uWS only when the app is created: check them at start, by name. */
+const tlsKeys = ["TLSCertFile", "TLSKeyFile"] as const;
 
 export interface ConfigSources {
   /** Path of the config file, if one was given. */
   readonly file?: string | undefined;
-  /** Reads the file's text (injected for tests). */
+  /** Reads a file's text: the config file's, and the TLS files' to check they are readable (injected for tests). */
   readonly readFile: (path: string) => string;
   /** The environment (only ROCKET_* is read). */
   readonly env: Readonly<Record<string, string | undefined>>;
-  /** Parsed flags, by commander's attribute name. */
-  readonly flags: Readonly<Record<string, unknown>>;
+  /** Flag values by the file key they override (see `parseCli`). */
+  readonly flags: Readonly<Partial<Record<ConfigKey, unknown>>>;
   /** Where a generated secret comes from (injected for tests). */
   readonly randomSecret?: () => string;
 }
@@ -101,18 +81,29 @@ export function loadConfig(sources: ConfigSources): Config {
       origin.set(key, name);
     }
   }
-  for (const [attr, { key, flag }] of Object.entries(flagKeys)) {
-    const value = sources.flags[attr];
-    if (value !== undefined) {
-      raw[key] = value;
-      origin.set(key, flag);
+  for (const [name, doc] of keyDocs()) {
+    const value = sources.flags[name];
+    if (value !== undefined && doc.flag) {
+      raw[name] = value;
+      origin.set(name, doc.flag.split(" ")[0]!);
     }
   }
+  const where = sources.file ? `${sources.file}: ` : "";
   const parsed = fileConfigSchema.safeParse(raw);
   if (!parsed.success) {
-    const where = sources.file ? `${sources.file}: ` : "";
     throw new ConfigError(`${where}${describeIssues(parsed.error.issues, origin)}`, { cause: parsed.error });
   }
+  const unreadable = tlsKeys.flatMap((name) => {
+    const path = parsed.data[name];
+    if (path === "") return [];
+    try {
+      sources.readFile(path);
+      return [];
+    } catch (err) {
+      return [`${origin.get(name) ?? name}: cannot read ${path}: ${(err as Error).message}`];
+    }
+  });
+  if (unreadable.length > 0) throw new ConfigError(`${where}${unreadable.join("; ")}`);
   return resolve(parsed.data, sources);
 }
 

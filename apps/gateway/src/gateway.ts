@@ -1,14 +1,16 @@
-import type { TemplatedApp, us_listen_socket, WebSocket } from "uWebSockets.js";
-import { type Bus, type DeliverFn, nowMs } from "@rocket/bus";
-import { CloseCode } from "@rocket/protocol";
+import type { TemplatedApp, WebSocket } from "uWebSockets.js";
+import type { Bus, ChannelRegistry } from "@rocket/bus";
 import type { Logger } from "pino";
 import type { Config, HubConfig } from "./config.js";
+import { createFanOut } from "./fan-out.js";
 import { registerHttpRoutes } from "./http-routes.js";
-import { createHub, type Hub } from "./hub.js";
-import { closeCodeLabel, type Metrics } from "./metrics.js";
-import { createReplyWriter, type WriterState } from "./reply-writer.js";
-import { Session } from "./session.js";
+import { createHub } from "./hub.js";
+import { createLifecycle, type Listener } from "./lifecycle.js";
+import type { Metrics } from "./metrics.js";
+import { createPublisher } from "./publisher.js";
+import { createSocketHandlers, type SocketData } from "./socket-handlers.js";
 import type { StaticFile } from "./static-files.js";
+import { createSubscriber } from "./subscriber.js";
 import type { Uws } from "./uws-native.js";
 
 export interface GatewayDeps {
@@ -18,8 +20,10 @@ export interface GatewayDeps {
   /** The logger for one hub (its `Log` file, if any). */
   readonly hubLogger: (hub: HubConfig) => Logger;
   readonly metrics: Metrics;
-  /** Builds the bus; the gateway hands it the function that fans deliveries out. */
-  readonly createBus: (deliver: DeliverFn) => Bus;
+  /** The bus; the gateway registers its delivery handler on it and closes it at the end of a drain. */
+  readonly bus: Bus;
+  /** The channel registry, on the bus's connections. */
+  readonly registry: ChannelRegistry;
   readonly staticFiles?: ReadonlyMap<string, StaticFile> | undefined;
   readonly version: string;
   /** Most connections held at once (from MaxConnections or the open-file limit); more get 503. */
@@ -33,247 +37,77 @@ export interface Gateway {
   shutdown(): Promise<void>;
   /** Whether /readyz answers 200. */
   isReady(): boolean;
-  readonly bus: Bus;
 }
 
-interface SocketData extends WriterState {
-  readonly hub: Hub;
-  session?: Session;
-}
-
-type State = "created" | "running" | "draining" | "closed";
-
-/** Clients are also checked for a send queue over MaxBackpressureBytes this often (replies queue too). */
-const slowConsumerSweepMs = 1000;
-
-/** The composition of one gateway node: uWS app, hubs, sessions, bus and fan-out. */
+/**
+ * One gateway node, wired: the uWS app with a path per hub (socket-handlers.ts), sessions
+ * publishing and subscribing through each hub's publisher and subscriber, the bus delivering
+ * to fan-out.ts, and the lifecycle (lifecycle.ts) for start and drain.
+ */
 export function createGateway(deps: GatewayDeps): Gateway {
-  const { config, uws, logger, metrics } = deps;
+  const { config, uws, logger, metrics, bus, registry } = deps;
   const hubs = config.hubs.map((h) => createHub(h, metrics, deps.hubLogger(h)));
-  const sockets = new Set<WebSocket<SocketData>>();
-  const writer = createReplyWriter();
   const app: TemplatedApp = config.tls
     ? uws.SSLApp({ cert_file_name: config.tls.certFile, key_file_name: config.tls.keyFile })
     : uws.App();
-  const listenSockets: us_listen_socket[] = [];
-  let state: State = "created";
-  let shutdownPromise: Promise<void> | undefined;
-  let sweepTimer: NodeJS.Timeout | undefined;
+  const connections = new Set<WebSocket<SocketData>>();
 
-  const hubOfTopic = (topic: string): Hub | undefined => {
-    for (const hub of hubs) if (topic.startsWith(hub.topicPrefix)) return hub;
-    return undefined;
-  };
-
-  // The one way in from the bus: bytes go to uWS's C++ fan-out untouched.
-  const deliver: DeliverFn = (topic, frame, publishedAtMs) => {
-    const hub = hubOfTopic(topic);
-    if (hub === undefined) return;
-    const receivers = app.numSubscribers(topic);
-    if (receivers === 0) return;
-    app.publish(topic, frame, false, hub.compression);
-    // No queue can have grown by more than the bytes published since the last check.
-    bytesSinceSweep += frame.byteLength;
-    if (bytesSinceSweep >= sweepEveryBytes && !sweepScheduled) {
-      sweepScheduled = true;
-      setImmediate(sweepSlowConsumers);
-    }
-    hub.counters.messagesDelivered.inc(receivers);
-    hub.counters.bytesSent.inc(receivers * frame.byteLength);
-    metrics.busPublishDeliver.observe(Math.max(0, nowMs() - publishedAtMs) / 1000);
-  };
-
-  const bus = deps.createBus(deliver);
-  const isReady = () => state === "running" && bus.isReady();
-  metrics.readiness(isReady);
-
-  // uWS closes frames over its own limit without a close code; give it headroom and send 1009 ourselves.
-  const uwsMaxPayload = Math.min(16 * 1024 * 1024, Math.max(config.maxPayloadBytes * 4, config.maxPayloadBytes + 4096));
-  // Slow consumers: uWS either drops a publish to a full socket or, with closeOnBackpressureLimit,
-  // cuts the connection without a close code. So every socket is checked after each
-  // `sweepEveryBytes` published and closed with 4008 past the limit; uWS's own cut (1006) at
-  // `hardBackpressure` only catches a burst that outruns the check. Never a silent drop.
-  const sweepEveryBytes = Math.max(1, Math.floor(config.maxBackpressureBytes / 2));
-  const hardBackpressure = config.maxBackpressureBytes * 2 + uwsMaxPayload * 2;
-  let lastFullLog = 0;
-  let bytesSinceSweep = 0;
-  let sweepScheduled = false;
-
-  for (const hub of hubs) {
-    app.ws<SocketData>(hub.path, {
-      compression: hub.compression ? uws.SHARED_COMPRESSOR : uws.DISABLED,
-      maxPayloadLength: uwsMaxPayload,
-      idleTimeout: config.idleTimeoutSeconds,
-      sendPingsAutomatically: true,
-      maxBackpressure: hardBackpressure,
-      closeOnBackpressureLimit: 1, // typed as a number by the package; read as a boolean
-      upgrade(res, req, context) {
-        if (state !== "running") {
-          hub.counters.upgradeRefused("draining");
-          res.writeStatus("503 Service Unavailable").end("draining\n");
-          return;
-        }
-        if (sockets.size >= deps.maxConnections) {
-          hub.counters.upgradeRefused("full");
-          const now = Date.now();
-          if (now - lastFullLog > 10_000) {
-            lastFullLog = now;
-            logger.error(
-              { connections: sockets.size, maxConnections: deps.maxConnections },
-              "connection limit reached: refusing new clients with 503",
-            );
-          }
-          res.writeStatus("503 Service Unavailable").end("server full\n");
-          return;
-        }
-        const origin = req.getHeader("origin");
-        if (hub.allowedOrigins && !hub.allowedOrigins.has(origin)) {
-          hub.counters.upgradeRefused("origin");
-          hub.logger.info({ origin }, "upgrade refused: origin not allowed");
-          res.writeStatus("403 Forbidden").end("origin not allowed\n");
-          return;
-        }
-        res.upgrade<SocketData>(
-          { hub },
-          req.getHeader("sec-websocket-key"),
-          req.getHeader("sec-websocket-protocol"),
-          req.getHeader("sec-websocket-extensions"),
-          context,
-        );
-      },
-      open(ws) {
-        const data = ws.getUserData();
-        data.session = new Session(
-          hub,
-          bus,
-          {
-            send: (text) => writer.send(ws, text),
-            subscribe: (topic) => {
-              if (!data.closed) ws.subscribe(topic);
-            },
-            unsubscribe: (topic) => {
-              if (!data.closed) ws.unsubscribe(topic);
-            },
-            end: (code, reason) => {
-              writer.flush(ws);
-              if (!data.closed) ws.end(code, reason);
-            },
-          },
-          { maxDepth: config.maxDepth },
-        );
-        sockets.add(ws);
-        hub.counters.connectionsOpen.inc();
-        hub.counters.connectionsOpened.inc();
-      },
-      message(ws, message) {
-        const data = ws.getUserData();
-        if (message.byteLength > config.maxPayloadBytes) {
-          hub.counters.limit("payload");
-          ws.end(CloseCode.MessageTooBig, "message too big");
-          return;
-        }
-        hub.counters.bytesReceived.inc(message.byteLength);
-        data.inHandler = true;
-        try {
-          data.session?.receive(message);
-        } finally {
-          data.inHandler = false;
-        }
-      },
-      close(ws, code) {
-        const data = ws.getUserData();
-        data.closed = true;
-        data.pending = undefined;
-        writer.forget(ws);
-        sockets.delete(ws);
-        data.session?.close();
-        hub.counters.connectionsOpen.dec();
-        hub.counters.closed(closeCodeLabel(code));
-      },
-    });
-  }
-
-  registerHttpRoutes(app, {
+  const fanOut = createFanOut({
+    app,
     hubs,
-    metrics,
-    isReady,
-    readiness: () => (state !== "running" ? state : bus.isReady() ? "ready" : "bus not ready"),
-    staticFiles: deps.staticFiles,
-    serveMetrics: config.metricsPort === undefined,
-    version: deps.version,
+    connections,
+    maxBackpressureBytes: config.maxBackpressureBytes,
+    deliverLatency: metrics.busPublishDeliver,
   });
+  bus.onDeliver(fanOut.deliver);
 
-  function sweepSlowConsumers(): void {
-    bytesSinceSweep = 0;
-    sweepScheduled = false;
-    for (const ws of sockets) {
-      if (ws.getBufferedAmount() > config.maxBackpressureBytes) {
-        const { hub } = ws.getUserData();
-        hub.counters.slowConsumerDisconnects.inc();
-        hub.counters.limit("backpressure");
-        hub.logger.info({ buffered: ws.getBufferedAmount() }, "slow consumer disconnected");
-        ws.end(CloseCode.SlowConsumer, "slow consumer");
-      }
-    }
+  const lifecycle = createLifecycle({
+    uws,
+    logger,
+    host: config.host,
+    drainTimeoutMs: config.drainTimeoutMs,
+    connections,
+    busReady: () => bus.isReady(),
+    onRunning: () => fanOut.start(),
+    afterDrain: async () => {
+      fanOut.stop();
+      await bus.close();
+    },
+  });
+  metrics.readiness(lifecycle.isReady);
+
+  const hubBehavior = createSocketHandlers({
+    uws,
+    logger,
+    connections,
+    accepting: () => lifecycle.state === "running",
+    maxConnections: deps.maxConnections,
+    maxPayloadBytes: config.maxPayloadBytes,
+    maxBackpressureBytes: config.maxBackpressureBytes,
+    idleTimeoutSeconds: config.idleTimeoutSeconds,
+  });
+  const decodeOptions = { maxDepth: config.maxDepth };
+  for (const hub of hubs) {
+    const publisher = createPublisher(hub, bus, registry);
+    const subscriber = createSubscriber(hub, bus, registry);
+    app.ws<SocketData>(hub.path, hubBehavior({ hub, publisher, subscriber, decodeOptions }));
   }
 
-  const listen = (target: TemplatedApp, port: number) =>
-    new Promise<number>((resolve, reject) => {
-      target.listen(config.host, port, (token) => {
-        if (!token) return reject(new Error(`cannot listen on ${config.host}:${port} (in use, or not an address of this host)`));
-        listenSockets.push(token);
-        resolve(uws.us_socket_local_port(token));
-      });
-    });
+  const probes = { metrics, isReady: lifecycle.isReady, readiness: lifecycle.readiness, version: deps.version };
+  registerHttpRoutes(app, { ...probes, hubs, staticFiles: deps.staticFiles, serveMetrics: config.metricsPort === undefined });
+  const listeners: Listener[] = [{ app, port: config.port, closeOnDrain: true }];
+  if (config.metricsPort !== undefined) {
+    const metricsApp = uws.App();
+    registerHttpRoutes(metricsApp, { ...probes, hubs: [], staticFiles: undefined, serveMetrics: true });
+    listeners.push({ app: metricsApp, port: config.metricsPort, closeOnDrain: false });
+  }
 
   return {
-    bus,
-    isReady,
+    isReady: lifecycle.isReady,
     async start() {
-      const port = await listen(app, config.port);
-      let metricsPort: number | undefined;
-      if (config.metricsPort !== undefined) {
-        const metricsApp = uws.App();
-        registerHttpRoutes(metricsApp, {
-          hubs: [],
-          metrics,
-          isReady,
-          readiness: () => (isReady() ? "ready" : state),
-          staticFiles: undefined,
-          serveMetrics: true,
-          version: deps.version,
-        });
-        metricsPort = await listen(metricsApp, config.metricsPort);
-      }
-      state = "running";
-      sweepTimer = setInterval(sweepSlowConsumers, slowConsumerSweepMs);
-      sweepTimer.unref();
+      const [port = 0, metricsPort] = await lifecycle.start(listeners);
       return { port, metricsPort };
     },
-    shutdown() {
-      shutdownPromise ??= (async () => {
-        state = "draining";
-        for (const token of listenSockets) uws.us_listen_socket_close(token);
-        listenSockets.length = 0;
-        logger.info({ clients: sockets.size, drainTimeoutMs: config.drainTimeoutMs }, "closing clients with 1001");
-        await closeSpread([...sockets], config.drainTimeoutMs);
-        if (sweepTimer) clearInterval(sweepTimer);
-        await bus.close();
-        state = "closed";
-      })();
-      return shutdownPromise;
-    },
+    shutdown: lifecycle.shutdown,
   };
-}
-
-/** Closes sockets with 1001 in batches spread over `windowMs`, so they do not all reconnect at once. */
-async function closeSpread(sockets: WebSocket<SocketData>[], windowMs: number): Promise<void> {
-  const steps = Math.max(1, Math.min(sockets.length, Math.floor(windowMs / 20)));
-  const perStep = Math.ceil(sockets.length / steps);
-  for (let i = 0; i < sockets.length; i += perStep) {
-    for (const ws of sockets.slice(i, i + perStep)) {
-      if (!ws.getUserData().closed) ws.end(CloseCode.GoingAway, "server shutting down");
-    }
-    if (i + perStep < sockets.length) await new Promise((r) => setTimeout(r, windowMs / steps));
-  }
 }

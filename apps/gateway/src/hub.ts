@@ -1,4 +1,4 @@
-import { commandTypes, errorCodes, type HubSecrets } from "@rocket/protocol";
+import { commandTypes, errorCodes, type HubSecrets, type LimitLabel, limitLabels } from "@rocket/protocol";
 import type { Logger } from "pino";
 import type { HubConfig } from "./config.js";
 import type { Metrics } from "./metrics.js";
@@ -24,10 +24,9 @@ export interface HubCounters {
   readonly messagesDelivered: { inc(n?: number): void };
   readonly bytesReceived: { inc(n?: number): void };
   readonly bytesSent: { inc(n?: number): void };
-  readonly slowConsumerDisconnects: { inc(): void };
   frame(command: string): void;
   reply(code: string): void;
-  limit(limit: string): void;
+  limit(limit: LimitLabel): void;
   closed(code: string): void;
   upgradeRefused(reason: string): void;
 }
@@ -61,17 +60,19 @@ export function createHub(config: HubConfig, metrics: Metrics, logger: Logger): 
   const replies = new Map<string, PendingCount>();
   const cached = (map: Map<string, PendingCount>, key: string, make: () => { inc(n: number): void }) => {
     let c = map.get(key);
-    if (!c) map.set(key, (c = count(make())));
+    if (c === undefined) {
+      c = count(make());
+      map.set(key, c);
+    }
     return c;
   };
   const topicPrefix = `${config.path}:`;
   // Series for the common label values exist from the start, so rates and alerts see 0, not "no data".
   for (const command of [...commandTypes, "invalid"]) metrics.framesReceived.labels({ ...hub, command }).inc(0);
   for (const code of ["ok", ...errorCodes]) metrics.replies.labels({ ...hub, code }).inc(0);
-  for (const limit of ["payload", "depth", "channel_name", "backpressure"])
-    metrics.limitBreaches.labels({ ...hub, limit }).inc(0);
+  for (const limit of limitLabels) metrics.limitBreaches.labels({ ...hub, limit }).inc(0);
   for (const code of ["1000", "1001", "1006", "1009", "4008"]) metrics.connectionsClosed.labels({ ...hub, code }).inc(0);
-  metrics.slowConsumerDisconnects.labels(hub).inc(0);
+  for (const reason of ["origin", "draining", "full"]) metrics.upgradesRefused.labels({ ...hub, reason }).inc(0);
   metrics.publishesAccepted.labels(hub).inc(0);
   metrics.messagesDelivered.labels(hub).inc(0);
   metrics.connectionsOpen.labels(hub).set(0);
@@ -93,7 +94,6 @@ export function createHub(config: HubConfig, metrics: Metrics, logger: Logger): 
       messagesDelivered: count(metrics.messagesDelivered.labels(hub)),
       bytesReceived: count(metrics.bytesReceived.labels(hub)),
       bytesSent: count(metrics.bytesSent.labels(hub)),
-      slowConsumerDisconnects: metrics.slowConsumerDisconnects.labels(hub),
       frame: (command) => cached(frames, command, () => metrics.framesReceived.labels({ ...hub, command })).inc(),
       reply: (code) => cached(replies, code, () => metrics.replies.labels({ ...hub, code })).inc(),
       limit: (limit) => metrics.limitBreaches.inc({ ...hub, limit }),

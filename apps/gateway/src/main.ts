@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
-import type { BusObserver } from "@rocket/bus";
+import type { BusObserver, RegistryObserver } from "@rocket/bus";
 import { createBus } from "./bus-factory.js";
 import { parseCli } from "./cli.js";
 import { ConfigError, loadConfig } from "./config.js";
@@ -12,17 +12,10 @@ import { loadStaticFiles } from "./static-files.js";
 import { loadNativeUws, NativeUwsError } from "./uws-native.js";
 import { version } from "./version.js";
 
-/** The composition root: the only place that reads argv, the environment and signals. */
-async function main(): Promise<void> {
-  const args = parseCli(process.argv, version);
-  let config: ReturnType<typeof loadConfig>;
+/** Exits with 2 on a configuration error; anything else is thrown on. */
+function orConfigError<T>(build: () => T): T {
   try {
-    config = loadConfig({
-      file: args.configFile,
-      readFile: (path) => readFileSync(path, "utf8"),
-      env: process.env,
-      flags: args.flags,
-    });
+    return build();
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`rocket: configuration error: ${err.message}\n`);
@@ -30,6 +23,19 @@ async function main(): Promise<void> {
     }
     throw err;
   }
+}
+
+/** The composition root: the only place that reads argv, the environment and signals. */
+async function main(): Promise<void> {
+  const args = parseCli(process.argv, version);
+  const config = orConfigError(() =>
+    loadConfig({
+      file: args.configFile,
+      readFile: (path) => readFileSync(path, "utf8"),
+      env: process.env,
+      flags: args.flags,
+    }),
+  );
 
   let uws: ReturnType<typeof loadNativeUws>;
   try {
@@ -49,9 +55,18 @@ async function main(): Promise<void> {
   const metrics = createMetrics({ version, redis: config.redisUrl !== undefined });
 
   const staticFiles = config.staticDir ? loadStaticFiles(config.staticDir) : undefined;
-  const observer = busObserver(metrics);
+  const { bus, registry } = orConfigError(() =>
+    createBus({
+      redisUrl: config.redisUrl,
+      observer: busObserver(metrics),
+      logger,
+      publishTimeoutMs: config.publishTimeoutMs,
+      node,
+    }),
+  );
   const fds = connectionsUnderFdLimit();
   const maxConnections = config.maxConnections > 0 ? config.maxConnections : (fds?.max ?? Number.MAX_SAFE_INTEGER);
+  metrics.connectionsMax.set(maxConnections);
   if (fds && config.maxConnections > fds.max) {
     logger.warn(
       { maxConnections: config.maxConnections, openFileLimit: fds.limit },
@@ -64,8 +79,8 @@ async function main(): Promise<void> {
     logger,
     hubLogger: (hub) => createHubLogger(logSettings, stdout, hub.path, hub.logFile),
     metrics,
-    createBus: (deliver) =>
-      createBus({ redisUrl: config.redisUrl, deliver, observer, logger, publishTimeoutMs: config.publishTimeoutMs, node }),
+    bus,
+    registry,
     staticFiles,
     version,
     maxConnections,
@@ -116,7 +131,7 @@ async function main(): Promise<void> {
       port: bound.port,
       metricsPort: bound.metricsPort,
       hubs: config.hubs.map((h) => h.path),
-      bus: gateway.bus.kind,
+      bus: bus.kind,
       static: config.staticDir,
       maxConnections: maxConnections === Number.MAX_SAFE_INTEGER ? undefined : maxConnections,
       version,
@@ -143,14 +158,14 @@ async function main(): Promise<void> {
   }
 }
 
-function busObserver(metrics: Metrics): BusObserver {
+function busObserver(metrics: Metrics): BusObserver & RegistryObserver {
   return {
     publishAcked: (seconds) => metrics.busPublishAck.observe(seconds),
     publishFailed: () => metrics.busPublishFailures.inc(),
-    connectionChanged: (up) => metrics.redisUp.set(up ? 1 : 0),
-    reconnected: () => metrics.redisReconnects.inc(),
+    connectionChanged: (up) => metrics.busUp.set(up ? 1 : 0),
+    reconnected: () => metrics.busReconnects.inc(),
     subscribedTopics: (count) => metrics.busSubscribedTopics.set(count),
-    knownChannels: (count) => metrics.channelsKnown.set(count),
+    knownChannels: (count) => metrics.busRegistryChannels.set(count),
     canaryFailed: () => metrics.canaryFailures.inc(),
   };
 }

@@ -1,4 +1,3 @@
-import { monitorEventLoopDelay } from "node:perf_hooks";
 import { Counter, collectDefaultMetrics, Gauge, Registry } from "prom-client";
 import { FastHistogram } from "./fast-histogram.js";
 
@@ -19,10 +18,8 @@ export function createMetrics(options: { version: string; redis: boolean }) {
   }
   const r = [registry];
 
-  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
   let readySource: () => boolean = () => false;
   const scrapeHooks: (() => void)[] = [];
-  loopDelay.enable();
 
   const metrics = {
     registry,
@@ -46,7 +43,7 @@ export function createMetrics(options: { version: string; redis: boolean }) {
     }),
     connectionsClosed: new Counter({
       name: "rocket_connections_closed_total",
-      help: "WebSocket connections closed, by close code (1000, 1001, 1006, 1007, 1009, 4008, ... or other).",
+      help: "WebSocket connections closed, by the close code either side sent (1000, 1001, 1006, 1009, 4008, ... or other).",
       labelNames: ["hub", "code"],
       registers: r,
     }),
@@ -54,6 +51,11 @@ export function createMetrics(options: { version: string; redis: boolean }) {
       name: "rocket_upgrades_refused_total",
       help: "WebSocket upgrades refused, by reason (origin, draining, full).",
       labelNames: ["hub", "reason"],
+      registers: r,
+    }),
+    connectionsMax: new Gauge({
+      name: "rocket_connections_max",
+      help: "Most WebSocket connections this node holds (MaxConnections, or the open-file limit less a reserve); past it upgrades are refused as full.",
       registers: r,
     }),
     framesReceived: new Counter({
@@ -94,14 +96,8 @@ export function createMetrics(options: { version: string; redis: boolean }) {
     }),
     limitBreaches: new Counter({
       name: "rocket_limit_breaches_total",
-      help: "Frames or clients over a configured limit, by limit (payload, depth, channel_name, backpressure).",
+      help: "Frames or clients over a configured limit, by limit (payload, depth, channel_name, backpressure: a slow consumer, closed with 4008).",
       labelNames: ["hub", "limit"],
-      registers: r,
-    }),
-    slowConsumerDisconnects: new Counter({
-      name: "rocket_slow_consumer_disconnects_total",
-      help: "Clients disconnected (4008) because more than MaxBackpressureBytes were queued for them.",
-      labelNames: ["hub"],
       registers: r,
     }),
     busPublishAck: new FastHistogram(
@@ -121,14 +117,14 @@ export function createMetrics(options: { version: string; redis: boolean }) {
       help: "Publishes answered unavailable (bus down or timed out).",
       registers: r,
     }),
-    redisUp: new Gauge({
-      name: "rocket_redis_up",
-      help: "1 when this node's Redis connections are up (always 1 on the in-process bus).",
+    busUp: new Gauge({
+      name: "rocket_bus_up",
+      help: "1 while the bus's upstream (Redis) connections are up; always 1 on the in-process bus.",
       registers: r,
     }),
-    redisReconnects: new Counter({
-      name: "rocket_redis_reconnects_total",
-      help: "Times this node reconnected to Redis after losing it.",
+    busReconnects: new Counter({
+      name: "rocket_bus_reconnects_total",
+      help: "Times the bus reconnected to Redis after losing it.",
       registers: r,
     }),
     busSubscribedTopics: new Gauge({
@@ -136,9 +132,9 @@ export function createMetrics(options: { version: string; redis: boolean }) {
       help: "Bus (Redis) channels this node is subscribed to.",
       registers: r,
     }),
-    channelsKnown: new Gauge({
-      name: "rocket_channels_known",
-      help: "Channels in this node's cache of the cluster-wide registry.",
+    busRegistryChannels: new Gauge({
+      name: "rocket_bus_registry_channels",
+      help: "Channels in this node's cache of the cluster-wide channel registry.",
       registers: r,
     }),
     canaryFailures: new Counter({
@@ -167,28 +163,11 @@ export function createMetrics(options: { version: string; redis: boolean }) {
     readiness(source: () => boolean): void {
       readySource = source;
     },
-    eventLoopLag: new Gauge({
-      name: "rocket_event_loop_lag_seconds",
-      help: "99th percentile event-loop delay since the previous scrape.",
-      registers: r,
-      collect() {
-        // The histogram includes its own 10 ms sampling interval; an idle loop reads 0.
-        this.set(Math.max(0, loopDelay.percentile(99) / 1e9 - 0.01));
-        loopDelay.reset();
-      },
-    }),
   };
   metrics.buildInfo.set({ version: options.version, nodejs: process.version }, 1);
   // Down until the Redis bus says it connected; the in-process bus is always "up".
-  metrics.redisUp.set(options.redis ? 0 : 1);
+  metrics.busUp.set(options.redis ? 0 : 1);
   return metrics;
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
-
-/** Close codes kept as their own label value; everything else is "other". */
-const knownCloseCodes = new Set([1000, 1001, 1005, 1006, 1007, 1008, 1009, 1011, 4008]);
-
-export function closeCodeLabel(code: number): string {
-  return knownCloseCodes.has(code) ? String(code) : "other";
-}

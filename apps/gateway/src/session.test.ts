@@ -1,31 +1,83 @@
-import { type Bus, createMemoryBus } from "@rocket/bus";
+import { type Bus, createMemoryBus, createMemoryRegistry } from "@rocket/bus";
 import pino from "pino";
 import { describe, expect, it } from "vitest";
 import { createHub } from "./hub.js";
 import { createMetrics } from "./metrics.js";
-import { Session, type SessionSocket } from "./session.js";
+import { Outbox, type OutboxSocket, WriteBatch } from "./outbox.js";
+import { createPublisher } from "./publisher.js";
+import { Session } from "./session.js";
+import { createSubscriber } from "./subscriber.js";
 
-function setup(bus?: Bus) {
+function setup(bus: Bus = createMemoryBus()) {
   const sent: string[] = [];
   const topics = new Set<string>();
   const ended: number[] = [];
-  const socket: SessionSocket = {
-    send: (text) => sent.push(text),
+  const watchers = new Set<() => void>();
+  const changed = () => {
+    for (const watch of [...watchers]) watch();
+  };
+  const socket: OutboxSocket = {
+    send: (text) => {
+      sent.push(text);
+      changed();
+    },
+    cork: (write) => write(),
     subscribe: (t) => topics.add(t),
     unsubscribe: (t) => topics.delete(t),
-    end: (code) => ended.push(code),
+    end: (code) => {
+      ended.push(code);
+      changed();
+    },
   };
   const deliveries: string[] = [];
-  const theBus = bus ?? createMemoryBus({ deliver: (_t, frame) => deliveries.push(Buffer.from(frame).toString()) });
+  bus.onDeliver((_t, frame) => deliveries.push(Buffer.from(frame).toString()));
+  const registry = createMemoryRegistry();
   const hub = createHub(
     { path: "/", secrets: { readOnly: "", readWrite: "rw" }, logFile: "", allowedOrigins: undefined, compression: false },
     createMetrics({ version: "test", redis: false }),
     pino({ level: "silent" }),
   );
-  const session = new Session(hub, theBus, socket, { maxDepth: 32 });
-  const send = (frame: object) => session.receive(JSON.stringify(frame));
-  const settle = () => new Promise((r) => setTimeout(r, 0));
-  return { session, send, sent, topics, ended, deliveries, bus: theBus, settle };
+  const outbox = new Outbox(socket, { counters: hub.counters, batch: new WriteBatch() });
+  const session = new Session(
+    {
+      hub,
+      publisher: createPublisher(hub, bus, registry),
+      subscriber: createSubscriber(hub, bus, registry),
+      decodeOptions: { maxDepth: 32 },
+    },
+    outbox,
+  );
+  // As the socket handlers do: each frame inside the outbox's handler bracket.
+  const send = (frame: object) => {
+    outbox.enterHandler();
+    session.receive(JSON.stringify(frame));
+    outbox.exitHandler();
+  };
+  /** Resolves once `done()` holds, checked after every write and end. */
+  const until = (done: () => boolean) =>
+    new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`timed out; sent ${JSON.stringify(sent)}`)), 5000);
+      const check = () => {
+        if (!done()) return;
+        clearTimeout(timer);
+        watchers.delete(check);
+        resolve();
+      };
+      watchers.add(check);
+      check();
+    });
+  /** Lets everything already under way run (for checks that nothing more happened). */
+  const settle = () => new Promise((r) => setImmediate(r)).then(() => new Promise((r) => setImmediate(r)));
+  return { session, send, sent, topics, ended, deliveries, bus, until, settle };
+}
+
+/** A gate a fake bus operation waits on. */
+function gate() {
+  let open: () => void = () => {};
+  const opened = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return { opened, open };
 }
 
 describe("Session", () => {
@@ -34,19 +86,16 @@ describe("Session", () => {
     s.send({ auth: { access: "read-write", secret: "rw" } });
     s.send({ subscribe: { channel: "c" } });
     s.send({ publish: { event: "e", channel: "c", data: { a: 1 } } });
-    await s.settle();
+    await s.until(() => s.sent.length === 3);
     expect(s.sent).toEqual(['{"ok":true}', '{"ok":true}', '{"ok":true}']);
     expect(s.topics).toEqual(new Set(["/:c"]));
     expect(s.deliveries).toEqual(['{"event":"e","channel":"c","data":{"a":1}}']);
   });
 
   it("keeps reply order when a slow bus operation is followed by instant ones", async () => {
-    let release!: () => void;
-    const gate = new Promise<void>((r) => {
-      release = r;
-    });
-    const memory = createMemoryBus({ deliver: () => {} });
-    const slow: Bus = { ...memory, subscribe: (t) => gate.then(() => memory.subscribe(t)) };
+    const subscribed = gate();
+    const memory = createMemoryBus();
+    const slow: Bus = { ...memory, subscribe: (t) => subscribed.opened.then(() => memory.subscribe(t)) };
     const s = setup(slow);
     s.send({ auth: { access: "read-write", secret: "rw" } });
     s.send({ subscribe: { channel: "c" } });
@@ -54,14 +103,13 @@ describe("Session", () => {
     s.send({ bogus: 1 });
     await s.settle();
     expect(s.sent).toEqual(['{"ok":true}']);
-    release();
-    await s.settle();
-    await s.settle();
+    subscribed.open();
+    await s.until(() => s.sent.length === 4);
     expect(s.sent).toEqual(['{"ok":true}', '{"ok":true}', '{"err":"invalid_credentials"}', '{"err":"invalid_data"}']);
   });
 
   it("answers unavailable when the bus fails, and drops the failed subscription", async () => {
-    const memory = createMemoryBus({ deliver: () => {} });
+    const memory = createMemoryBus();
     const failing: Bus = {
       ...memory,
       subscribe: () => Promise.reject(new Error("down")),
@@ -71,31 +119,35 @@ describe("Session", () => {
     s.send({ auth: { access: "read-write", secret: "rw" } });
     s.send({ subscribe: { channel: "c" } });
     s.send({ publish: { event: "e", channel: "c", data: 1 } });
-    await s.settle();
-    await s.settle();
+    await s.until(() => s.sent.length === 3);
     expect(s.sent).toEqual(['{"ok":true}', '{"err":"unavailable"}', '{"err":"unavailable"}']);
     expect(s.topics.size).toBe(0);
   });
 
   it("releases its bus references on close, also for a subscribe still in flight", async () => {
     const counts = new Map<string, number>();
-    const memory = createMemoryBus({ deliver: () => {} });
+    const subscribed = gate();
+    const released = gate();
+    const memory = createMemoryBus();
     const counting: Bus = {
       ...memory,
       subscribe: async (t) => {
-        await new Promise((r) => setTimeout(r, 5));
+        await subscribed.opened;
         counts.set(t, (counts.get(t) ?? 0) + 1);
       },
       unsubscribe: async (t) => {
         counts.set(t, (counts.get(t) ?? 0) - 1);
+        if (counts.size === 2 && [...counts.values()].every((n) => n === 0)) released.open();
       },
     };
     const s = setup(counting);
     s.send({ auth: { access: "read-only", secret: "" } });
     s.send({ subscribe: { channel: "a" } });
     s.send({ subscribe: { channel: "b" } });
+    s.session.outbox.close();
     s.session.close();
-    await new Promise((r) => setTimeout(r, 30));
+    subscribed.open();
+    await released.opened;
     expect(Object.fromEntries(counts)).toEqual({ "/:a": 0, "/:b": 0 });
     expect(s.sent).toEqual(['{"ok":true}']);
   });
@@ -104,8 +156,24 @@ describe("Session", () => {
     const s = setup();
     s.send({ disconnect: true });
     s.send({ auth: { access: "read-only", secret: "" } });
+    await s.until(() => s.ended.length === 1);
     await s.settle();
     expect(s.sent).toEqual(['{"ok":true}']);
     expect(s.ended).toEqual([1000]);
+  });
+
+  it("answers access_denied before checking the channel name, as webrocket does", async () => {
+    const s = setup();
+    s.send({ subscribe: { channel: "" } });
+    s.send({ auth: { access: "read-only", secret: "" } });
+    s.send({ publish: { event: "e", channel: "c", data: 1 } });
+    s.send({ subscribe: { channel: "" } });
+    await s.until(() => s.sent.length === 4);
+    expect(s.sent).toEqual([
+      '{"err":"access_denied"}',
+      '{"ok":true}',
+      '{"err":"access_denied"}',
+      '{"err":"invalid_channel_name"}',
+    ]);
   });
 });

@@ -1,83 +1,94 @@
-import type { Bus } from "@rocket/bus";
 import {
   AccessLevel,
   assertNever,
   authenticate,
+  CloseCode,
   type Command,
   checkChannelName,
+  type DecodeOptions,
   decode,
   ErrorCode,
-  encodeDelivery,
-  errorReply,
-  okReply,
+  LimitLabel,
   type PublishCommand,
+  type Reply,
 } from "@rocket/protocol";
+import { type Grant, noGrant, secretGrant } from "./grant.js";
 import type { Hub } from "./hub.js";
-import { ReplyQueue } from "./reply-queue.js";
+import type { Outbox } from "./outbox.js";
+import type { Publisher, ReplyResult } from "./publisher.js";
+import { accessDenied, failure, ok, unavailable } from "./replies.js";
+import type { Subscriber } from "./subscriber.js";
 
-/** What a session needs of its WebSocket (uWS in production, a fake in unit tests). */
-export interface SessionSocket {
-  send(text: string): void;
-  subscribe(topic: string): void;
-  unsubscribe(topic: string): void;
-  end(code: number, reason: string): void;
+/** What the sessions of one hub share (one object per hub, not per connection). */
+export interface SessionContext {
+  readonly hub: Hub;
+  readonly publisher: Publisher;
+  readonly subscriber: Subscriber;
+  readonly decodeOptions: DecodeOptions;
 }
 
-export interface SessionLimits {
-  readonly maxDepth: number;
-}
-
-const invalidChannelReply = errorReply(ErrorCode.InvalidChannel);
-const unavailableReply = errorReply(ErrorCode.Unavailable);
+const invalidCredentials = failure(ErrorCode.InvalidCredentials);
+const invalidChannelName = failure(ErrorCode.InvalidChannelName);
 
 /**
- * One client connection's protocol state: its access level and channels. Commands take
- * effect in the order they arrive and their replies leave in that order; only bus I/O is
- * asynchronous. A publish waits for an earlier subscribe/unsubscribe of the same session
- * (it may depend on the channel that subscribe creates); publishes do not wait for each
- * other, they are handed to the bus in order.
+ * One client connection's protocol state: its grant and channels. Frames enter here; commands
+ * take effect in the order they arrive and their replies leave in that order (the outbox
+ * keeps it); only bus I/O is asynchronous. A publish waits for an earlier
+ * subscribe/unsubscribe of the same session (it may depend on the channel that subscribe
+ * creates); publishes do not wait for each other, they are handed to the bus in order.
  */
 export class Session {
-  private access: AccessLevel = AccessLevel.None;
-  private readonly channels = new Set<string>();
-  private readonly replies: ReplyQueue;
+  private grant: Grant = noGrant;
+  /** Created with the first subscription. */
+  private channels: Set<string> | undefined;
   /** The last pending subscribe/unsubscribe; later commands that depend on it chain after it. */
   private barrier: Promise<void> | undefined;
-  private closed = false;
+  /** `disconnect` was asked for: later frames are ignored. */
   private disconnecting = false;
 
   constructor(
-    private readonly hub: Hub,
-    private readonly bus: Bus,
-    private readonly socket: SessionSocket,
-    private readonly limits: SessionLimits,
-  ) {
-    this.replies = new ReplyQueue((text) => this.send(text));
-  }
+    private readonly context: SessionContext,
+    /** Where this session's replies go; the socket handlers bracket each frame in its handler calls. */
+    readonly outbox: Outbox,
+  ) {}
 
   /** Handles one client frame. */
   receive(frame: ArrayBuffer | Uint8Array | string): void {
-    if (this.closed || this.disconnecting) return;
-    const command = decode(frame, this.limits);
+    if (this.disconnecting || this.outbox.closed) return;
+    const { counters } = this.context.hub;
+    const command = decode(frame, this.context.decodeOptions);
     if (command.type === "error") {
-      this.hub.counters.frame("invalid");
-      if (command.reason === "depth") this.hub.counters.limit("depth");
-      this.reply(errorReply(command.code));
+      counters.frame("invalid");
+      if (command.reason === "depth") counters.limit(LimitLabel.Depth);
+      this.outbox.push(failure(command.code));
       return;
     }
-    this.hub.counters.frame(command.type);
+    counters.frame(command.type);
     this.handle(command);
+  }
+
+  /** The socket closed (and its outbox with it): drops every subscription. Call once. */
+  close(): void {
+    const release = () => {
+      for (const channel of this.channels ?? []) this.context.subscriber.unsubscribe(this.outbox, channel);
+      this.channels = undefined;
+    };
+    // A subscribe still in flight takes its bus reference when it settles: release after it.
+    if (this.barrier) void this.barrier.then(release);
+    else release();
   }
 
   private handle(command: Command): void {
     switch (command.type) {
-      case "auth":
-        this.access = authenticate(this.hub.secrets, command.access, command.secret);
-        this.reply(this.access === AccessLevel.None ? errorReply(ErrorCode.InvalidCredentials) : okReply);
+      case "auth": {
+        const level = authenticate(this.context.hub.secrets, command.access, command.secret);
+        this.grant = secretGrant(level);
+        this.outbox.push(level === AccessLevel.None ? invalidCredentials : ok);
         return;
+      }
       case "logout":
-        this.access = AccessLevel.None;
-        this.reply(okReply);
+        this.grant = noGrant;
+        this.outbox.push(ok);
         return;
       case "subscribe":
         this.subscribe(command.channel);
@@ -90,10 +101,8 @@ export class Session {
         return;
       case "disconnect":
         this.disconnecting = true;
-        this.reply(okReply);
-        void this.replies.whenIdle().then(() => {
-          if (!this.closed) this.socket.end(1000, "disconnect");
-        });
+        this.outbox.push(ok);
+        this.outbox.endAfterReplies(CloseCode.Normal, "disconnect");
         return;
       default:
         assertNever(command);
@@ -101,21 +110,19 @@ export class Session {
   }
 
   private subscribe(rawChannel: unknown): void {
-    if (this.access < AccessLevel.ReadOnly) return this.reply(errorReply(ErrorCode.AccessDenied));
+    if (!this.grant.canSubscribe(typeof rawChannel === "string" ? rawChannel : "")) return this.outbox.push(accessDenied);
     const channel = checkChannelName(rawChannel);
     if (channel === ErrorCode.InvalidChannelName) return this.rejectName(rawChannel);
-    if (this.channels.has(channel)) return this.reply(okReply);
+    if (this.channels?.has(channel)) return this.outbox.push(ok);
+    this.channels ??= new Set();
     this.channels.add(channel);
-    const topic = this.hub.topic(channel);
     const op = this.afterBarrier(() =>
-      Promise.all([this.bus.registerChannel(this.hub.path, channel), this.bus.subscribe(topic)]).then(
-        () => {
-          if (!this.closed) this.socket.subscribe(topic);
-          return okReply;
-        },
+      this.context.subscriber.subscribe(this.outbox, channel).then(
+        () => ok,
         (err: unknown) => {
-          this.channels.delete(channel);
-          return this.busFailure(err, "subscribe");
+          this.channels?.delete(channel);
+          this.context.hub.logger.debug({ err, what: "subscribe" }, "bus operation failed");
+          return unavailable;
         },
       ),
     );
@@ -125,81 +132,35 @@ export class Session {
 
   private unsubscribe(rawChannel: unknown): void {
     const channel = checkChannelName(rawChannel);
-    if (channel === ErrorCode.InvalidChannelName || !this.channels.has(channel)) return this.reply(okReply);
-    const leave = () => {
-      this.channels.delete(channel);
-      const topic = this.hub.topic(channel);
-      if (!this.closed) this.socket.unsubscribe(topic);
-      void this.bus.unsubscribe(topic);
-      return okReply;
+    if (channel === ErrorCode.InvalidChannelName || !this.channels?.has(channel)) return this.outbox.push(ok);
+    const leave = (): Reply => {
+      this.channels?.delete(channel);
+      this.context.subscriber.unsubscribe(this.outbox, channel);
+      return ok;
     };
-    if (this.barrier === undefined) return this.reply(leave());
+    if (this.barrier === undefined) return this.outbox.push(leave());
     const op = this.afterBarrier(async () => leave());
     this.replyLater(op);
     this.setBarrier(op);
   }
 
   private publish(command: PublishCommand): void {
-    if (this.access < AccessLevel.ReadWrite) return this.reply(errorReply(ErrorCode.AccessDenied));
+    if (!this.grant.canPublish(command.channel)) return this.outbox.push(accessDenied);
     const channel = checkChannelName(command.channel);
     if (channel === ErrorCode.InvalidChannelName) return this.rejectName(command.channel);
-    // Built once here; every node forwards these bytes untouched.
-    const frame = Buffer.from(encodeDelivery(command.event, channel, command.dataJson));
-    const topic = this.hub.topic(channel);
-    const result =
+    const { publisher } = this.context;
+    const { event, dataJson } = command;
+    const result: ReplyResult =
       this.barrier === undefined
-        ? this.publishExisting(channel, topic, frame)
-        : this.barrier.then(() => this.publishExisting(channel, topic, frame));
+        ? publisher.publish(channel, event, dataJson)
+        : this.barrier.then(() => publisher.publish(channel, event, dataJson));
     // Synchronous results (in-process bus, known channel) go out in the same write as the delivery.
-    if (typeof result === "string") this.reply(result);
-    else this.replyLater(result);
-  }
-
-  private publishExisting(channel: string, topic: string, frame: Buffer): string | Promise<string> {
-    const exists = this.bus.channelExists(this.hub.path, channel);
-    if (exists === true) return this.send2bus(topic, frame);
-    if (exists === false) return invalidChannelReply;
-    return exists.then(
-      (yes) => (yes ? this.send2bus(topic, frame) : invalidChannelReply),
-      (err: unknown) => this.busFailure(err, "channel lookup"),
-    );
-  }
-
-  private send2bus(topic: string, frame: Buffer): string | Promise<string> {
-    let accepted: Promise<void> | undefined;
-    try {
-      accepted = this.bus.publish(topic, frame);
-    } catch (err) {
-      return this.busFailure(err, "publish");
-    }
-    if (accepted === undefined) {
-      this.hub.counters.publishesAccepted.inc();
-      return okReply;
-    }
-    return accepted.then(
-      () => {
-        this.hub.counters.publishesAccepted.inc();
-        return okReply;
-      },
-      (err: unknown) => this.busFailure(err, "publish"),
-    );
-  }
-
-  /** Drops every subscription; call once when the socket closed. */
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    const release = () => {
-      for (const channel of this.channels) void this.bus.unsubscribe(this.hub.topic(channel));
-      this.channels.clear();
-    };
-    // A subscribe still in flight takes its bus reference when it settles: release after it.
-    if (this.barrier) void this.barrier.then(release);
-    else release();
+    if (result instanceof Promise) this.replyLater(result);
+    else this.outbox.push(result);
   }
 
   /** Later commands wait for `op`; once it settled (and nothing newer is pending) they need not. */
-  private setBarrier(op: Promise<string>): void {
+  private setBarrier(op: Promise<Reply>): void {
     const barrier = op.then(noop);
     this.barrier = barrier;
     void barrier.then(() => {
@@ -207,40 +168,19 @@ export class Session {
     });
   }
 
-  private afterBarrier(op: () => Promise<string>): Promise<string> {
+  private afterBarrier(op: () => Promise<Reply>): Promise<Reply> {
     return this.barrier === undefined ? op() : this.barrier.then(op);
   }
 
+  private replyLater(op: Promise<Reply>): void {
+    const ticket = this.outbox.reserve();
+    void op.then((reply) => this.outbox.fill(ticket, reply));
+  }
+
   private rejectName(raw: unknown): void {
-    if (typeof raw === "string" && raw.length > 0) this.hub.counters.limit("channel_name");
-    this.reply(errorReply(ErrorCode.InvalidChannelName));
-  }
-
-  private busFailure(err: unknown, what: string): string {
-    this.hub.logger.debug({ err, what }, "bus operation failed");
-    return unavailableReply;
-  }
-
-  private reply(text: string): void {
-    this.replies.push(text);
-  }
-
-  private replyLater(op: Promise<string>): void {
-    const ticket = this.replies.reserve();
-    void op.then((text) => this.replies.fill(ticket, text));
-  }
-
-  private send(text: string): void {
-    if (this.closed) return;
-    this.hub.counters.reply(text === okReply ? "ok" : replyCode(text));
-    this.hub.counters.bytesSent.inc(text.length);
-    this.socket.send(text);
+    if (typeof raw === "string" && raw.length > 0) this.context.hub.counters.limit(LimitLabel.ChannelName);
+    this.outbox.push(invalidChannelName);
   }
 }
 
 function noop(): void {}
-
-const codeByReply = new Map(Object.values(ErrorCode).map((code) => [errorReply(code), code]));
-function replyCode(text: string): string {
-  return codeByReply.get(text) ?? "other";
-}

@@ -1,17 +1,21 @@
-import { type Bus, type BusOptions, BusUnavailableError, nowMs } from "./bus.js";
+import { type Bus, type BusOptions, BusUnavailableError, dropDelivery, nowMs, secondHandlerError } from "./bus.js";
 
 /**
  * The embedded bus: one node, no Redis. Delivery is synchronous inside `publish`, so the
  * order of publishes is the order of deliveries.
  */
-export function createMemoryBus(options: BusOptions): Bus {
-  const { deliver, observer } = options;
+export function createMemoryBus(options: BusOptions = {}): Bus {
+  const { observer } = options;
   const refs = new Map<string, number>();
-  const registry = new Map<string, Set<string>>();
+  let deliver = dropDelivery;
   let closing: Promise<void> | undefined;
 
   return {
     kind: "memory",
+    onDeliver(handler) {
+      if (deliver !== dropDelivery) throw secondHandlerError();
+      deliver = handler;
+    },
     async subscribe(topic) {
       if (closing) throw new BusUnavailableError("bus closed");
       refs.set(topic, (refs.get(topic) ?? 0) + 1);
@@ -30,19 +34,6 @@ export function createMemoryBus(options: BusOptions): Bus {
       // Accepted the moment it is handed over: there is no remote acknowledgement to wait for.
       observer?.publishAcked?.(0);
       return undefined;
-    },
-    async registerChannel(namespace, channel) {
-      let set = registry.get(namespace);
-      if (!set) registry.set(namespace, (set = new Set()));
-      if (!set.has(channel)) {
-        set.add(channel);
-        let total = 0;
-        for (const s of registry.values()) total += s.size;
-        observer?.knownChannels?.(total);
-      }
-    },
-    channelExists(namespace, channel) {
-      return registry.get(namespace)?.has(channel) ?? false;
     },
     isReady() {
       return closing === undefined;

@@ -7,6 +7,12 @@ export interface Bus {
   /** What carries the messages, for logs and `/readyz`. */
   readonly kind: "memory" | "redis" | "redis-cluster";
   /**
+   * Registers the one handler of everything the bus delivers to this node, in bus order per
+   * topic. Call it once, before the first subscribe; a second call throws. Messages that
+   * arrive while no handler is registered are dropped.
+   */
+  onDeliver(handler: DeliverFn): void;
+  /**
    * Adds one local reference to `topic`; the first one subscribes upstream. Resolves once
    * every message published after it will be delivered here. Rejects with
    * {@link BusUnavailableError} when the bus did not confirm in time (the reference is
@@ -24,14 +30,6 @@ export interface Bus {
    * in-process bus does: the caller can then answer within the same write batch.
    */
   publish(topic: string, frame: Uint8Array): Promise<void> | undefined;
-  /** Records, cluster-wide, that `channel` exists in `namespace` (a hub). Channels are never deleted. */
-  registerChannel(namespace: string, channel: string): Promise<void>;
-  /**
-   * Whether `channel` was ever registered in `namespace` on any node. Answers synchronously
-   * from the node's cache when it can (channels are never deleted, so a cached yes stays
-   * true); a promise when it must ask upstream. Publishing calls this every time.
-   */
-  channelExists(namespace: string, channel: string): boolean | Promise<boolean>;
   /** True while publishes can be acknowledged truthfully. */
   isReady(): boolean;
   /** Unsubscribes and disconnects; idempotent, later calls return the same promise. */
@@ -45,6 +43,22 @@ export interface Bus {
  */
 export type DeliverFn = (topic: string, frame: Uint8Array, publishedAtMs: number) => void;
 
+/**
+ * The cluster-wide record of the channels that exist, per hub. Channels are never deleted
+ * (as in webrocket), so an answer of "yes" never goes stale. Where the bus speaks topics,
+ * the registry speaks hubs and channel names.
+ */
+export interface ChannelRegistry {
+  /** Records, cluster-wide, that `channel` exists in `hub`. Rejects with {@link BusUnavailableError}. */
+  register(hub: string, channel: string): Promise<void>;
+  /**
+   * Whether `channel` was ever registered in `hub` on any node. Answers synchronously from
+   * the node's cache when it can; a promise when it must ask upstream (rejecting with
+   * {@link BusUnavailableError}). Publishing asks this every time.
+   */
+  exists(hub: string, channel: string): boolean | Promise<boolean>;
+}
+
 /** Hooks the gateway turns into metrics; every one is optional. */
 export interface BusObserver {
   /** A publish was acknowledged after `seconds`. */
@@ -57,12 +71,16 @@ export interface BusObserver {
   reconnected?(): void;
   /** Number of upstream (Redis) channels this node is subscribed to now. */
   subscribedTopics?(count: number): void;
-  /** Number of registry channels cached on this node. */
-  knownChannels?(count: number): void;
   /** The pub/sub liveness canary did not come back in time. */
   canaryFailed?(): void;
   /** Readiness changed, with a reason for logs. */
   readyChanged?(ready: boolean, reason: string): void;
+}
+
+/** Hooks of a channel registry. */
+export interface RegistryObserver {
+  /** Number of channels cached on this node. */
+  knownChannels?(count: number): void;
 }
 
 /** The slice of a pino logger the bus uses. */
@@ -75,9 +93,8 @@ export interface BusLogger {
 
 /** What every bus factory takes. */
 export interface BusOptions {
-  readonly deliver: DeliverFn;
-  readonly observer?: BusObserver;
-  readonly logger?: BusLogger;
+  readonly observer?: BusObserver | undefined;
+  readonly logger?: BusLogger | undefined;
 }
 
 /** The bus could not confirm an operation in time; its outcome is unknown. */
@@ -88,6 +105,14 @@ export class BusUnavailableError extends Error {
     this.name = "BusUnavailableError";
   }
 }
+
+/** Thrown by a second {@link Bus.onDeliver}: a bus has one delivery handler. */
+export function secondHandlerError(): Error {
+  return new Error("the bus already has a delivery handler");
+}
+
+/** The delivery handler of a bus that has none yet: drops the message. */
+export const dropDelivery: DeliverFn = () => {};
 
 /** Wall-clock milliseconds with sub-millisecond resolution, comparable across processes. */
 export function nowMs(): number {

@@ -4,10 +4,23 @@ export {
   type BusObserver,
   type BusOptions,
   BusUnavailableError,
+  type ChannelRegistry,
   type DeliverFn,
   nowMs,
+  type RegistryObserver,
 } from "./bus.js";
 export { createMemoryBus } from "./bus-memory.js";
-export { createRedisBus, type RedisBusOptions } from "./bus-redis.js";
+export { createRedisBus, type RedisBus, type RedisBusOptions } from "./bus-redis.js";
+export type { RedisBusPhase, RedisBusState } from "./redis-bus-state.js";
+export { RedisTimeoutError } from "./redis-link.js";
 export { defaultRedisPrefix } from "./redis-names.js";
-export { parseRedisUrl, type RedisAddress, type RedisTarget, RedisUrlError, redactRedisUrl } from "./redis-url.js";
+export {
+  describeRedisTarget,
+  parseRedisUrl,
+  type RedisAddress,
+  type RedisTarget,
+  RedisUrlError,
+  redactRedisUrl,
+} from "./redis-url.js";
+export { createMemoryRegistry } from "./registry-memory.js";
+export { createRedisRegistry } from "./registry-redis.js";

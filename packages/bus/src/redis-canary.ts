@@ -19,6 +19,8 @@ export interface Canary {
   /** Sets the channels to check (after each resubscription: the shards may have changed). */
   setChannels(channels: readonly string[]): void;
   readonly channels: readonly string[];
+  /** True while a round runs. */
+  readonly busy: boolean;
   /** One round: publish on every canary channel and wait for all to come back. */
   check(): Promise<CanaryResult>;
   /** Offers a received message; true when it was a canary's. */
@@ -31,10 +33,42 @@ export function createCanary(link: RedisLink, timeoutMs: number): Canary {
   /** Channel -> the token in flight and its waiter. */
   const waiting = new Map<string, { token: string; arrived: () => void }>();
   let sequence = 0;
+  let busy = false;
+
+  /** Publishes one token on `channel`; resolves with the channel when it did not come back. */
+  const roundTrip = async (channel: string): Promise<string | undefined> => {
+    const token = String(++sequence);
+    let timer: NodeJS.Timeout | undefined;
+    const back = new Promise<boolean>((resolve) => {
+      waiting.set(channel, { token, arrived: () => resolve(true) });
+      timer = setTimeout(() => resolve(false), timeoutMs);
+      timer.unref();
+    });
+    try {
+      const receivers = await link.publish(channel, Buffer.from(token));
+      // Nobody subscribed: the subscription is gone, no need to wait.
+      if (receivers === 0) return channel;
+      return (await back) ? undefined : channel;
+    } finally {
+      clearTimeout(timer);
+      if (waiting.get(channel)?.token === token) waiting.delete(channel);
+    }
+  };
+
+  const round = async (): Promise<CanaryResult> => {
+    const results = await Promise.allSettled(channels.map(roundTrip));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+    if (failed) return { ok: false, lost: false, error: failed.reason };
+    const lost = results.flatMap((r) => (r.status === "fulfilled" && r.value !== undefined ? [r.value] : []));
+    return lost.length === 0 ? { ok: true } : { ok: false, lost: true, channels: lost };
+  };
 
   return {
     get channels() {
       return channels;
+    },
+    get busy() {
+      return busy;
     },
     setChannels(next) {
       channels = [...next];
@@ -42,29 +76,12 @@ export function createCanary(link: RedisLink, timeoutMs: number): Canary {
       for (const c of channels) keys.set(channelKey(c), c);
     },
     async check() {
-      const round = channels.map(async (channel): Promise<string | undefined> => {
-        const token = String(++sequence);
-        let timer: NodeJS.Timeout | undefined;
-        const back = new Promise<boolean>((resolve) => {
-          waiting.set(channel, { token, arrived: () => resolve(true) });
-          timer = setTimeout(() => resolve(false), timeoutMs);
-          timer.unref();
-        });
-        try {
-          const receivers = await link.publish(channel, Buffer.from(token));
-          // Nobody subscribed: the subscription is gone, no need to wait.
-          if (receivers === 0) return channel;
-          return (await back) ? undefined : channel;
-        } finally {
-          clearTimeout(timer);
-          if (waiting.get(channel)?.token === token) waiting.delete(channel);
-        }
-      });
-      const results = await Promise.allSettled(round);
-      const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
-      if (failed) return { ok: false, lost: false, error: failed.reason };
-      const lost = results.flatMap((r) => (r.status === "fulfilled" && r.value !== undefined ? [r.value] : []));
-      return lost.length === 0 ? { ok: true } : { ok: false, lost: true, channels: lost };
+      busy = true;
+      try {
+        return await round();
+      } finally {
+        busy = false;
+      }
     },
     receive(key, payload) {
       const channel = keys.get(key);

@@ -12,6 +12,12 @@ export interface HeartbeatDeps {
   readonly ttlMs: number;
 }
 
+/** Peers that appeared or disappeared since the last beat. */
+export interface PeerChanges {
+  readonly joined: string[];
+  readonly gone: string[];
+}
+
 /**
  * Per-node heartbeats that let a node tell when the others have resubscribed after Redis
  * came back. Each node keeps `rocket:node:<node>` = the epoch (Redis run id) it last
@@ -21,17 +27,13 @@ export interface HeartbeatDeps {
  * publishes again, because until then a publish could reach Redis before a peer's
  * subscribers are back and be acknowledged without being delivered to them.
  */
-/** Peers that appeared or disappeared since the last beat. */
-export interface PeerChanges {
-  readonly joined: string[];
-  readonly gone: string[];
-}
-
 export interface Heartbeat {
+  /** The epoch this node last registered on; undefined before the first registration. */
+  readonly epoch: string | undefined;
   /** Writes this node's heartbeat: it is subscribed on `epoch`. */
   register(epoch: string): Promise<void>;
-  /** Writes the heartbeat and refreshes the peers seen (drops those whose key expired). */
-  beat(epoch: string): Promise<PeerChanges>;
+  /** Writes the heartbeat again (on the epoch registered last) and refreshes the peers seen (drops those whose key expired). */
+  beat(): Promise<PeerChanges>;
   /**
    * Resolves once every peer seen before is registered on `epoch`, or after `graceMs`, with
    * the peers given up on. Rejects when `stillValid` turns false.
@@ -47,17 +49,22 @@ export function createHeartbeat(deps: HeartbeatDeps): Heartbeat {
   const { names, commands, node, ttlMs } = deps;
   const peers = new Map<string, string>();
   const ownKey = names.heartbeat(node);
+  let registered: string | undefined;
 
   const register = async (epoch: string) => {
     await commands.setWithTtl(ownKey, epoch, ttlMs);
     await commands.sadd(names.nodes, [node]);
+    registered = epoch;
   };
 
   return {
     peers,
+    get epoch() {
+      return registered;
+    },
     register,
-    async beat(epoch) {
-      await register(epoch);
+    async beat() {
+      if (registered !== undefined) await register(registered);
       const members = await commands.smembers(names.nodes);
       const others = members.filter((m) => m !== node);
       const epochs = await Promise.all(others.map((m) => commands.get(names.heartbeat(m))));

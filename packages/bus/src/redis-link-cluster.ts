@@ -8,6 +8,8 @@ import {
   reconnectDelay,
   redisCommands,
   runIdOf,
+  UpState,
+  withDeadline,
 } from "./redis-link.js";
 import { hashSlot } from "./redis-slot.js";
 import type { RedisTarget } from "./redis-url.js";
@@ -29,27 +31,22 @@ const maxCanaryTries = 100_000;
 export function createClusterLink(target: Extract<RedisTarget, { kind: "redis-cluster" }>, options: LinkOptions): RedisLink {
   const { events, node, timeoutMs } = options;
   const seeds = target.seeds.map((s) => ({ host: s.host, port: s.port }));
-  const common = (role: string): ClusterOptions => ({
-    enableOfflineQueue: false,
-    clusterRetryStrategy: reconnectDelay,
-    slotsRefreshTimeout: Math.max(1000, timeoutMs),
-    redisOptions: { ...baseOptions(target, timeoutMs), connectionName: connectionName(role, node) },
-  });
+  const common = (role: string) =>
+    ({
+      enableOfflineQueue: false,
+      clusterRetryStrategy: reconnectDelay,
+      slotsRefreshTimeout: Math.max(1000, timeoutMs),
+      redisOptions: { ...baseOptions(target, timeoutMs), connectionName: connectionName(role, node) },
+    }) satisfies ClusterOptions;
 
   const cmd = new Cluster(seeds, { ...common("pub"), enableAutoPipelining: true });
-  let cmdUp = false;
-  cmd.on("ready", () => {
-    if (!cmdUp) events.commandsChanged((cmdUp = true));
-  });
-  for (const lost of ["close", "end", "reconnecting"]) {
-    cmd.on(lost, () => {
-      if (cmdUp) events.commandsChanged((cmdUp = false));
-    });
-  }
+  const cmdUp = new UpState((up) => events.commandsChanged(up));
+  cmd.on("ready", () => cmdUp.set(true));
+  for (const lost of ["close", "end", "reconnecting"]) cmd.on(lost, () => cmdUp.set(false));
   cmd.on("error", (err: Error) => events.error(err, "commands"));
   cmd.on("node error", (err: Error) => events.error(err, "commands"));
 
-  let subUp = false;
+  const subUp = new UpState((up) => events.subscriberChanged(up));
   let closed = false;
   let rebuildTimer: NodeJS.Timeout | undefined;
   /** Subscribed channel -> the master that owned its slot when it was (re)subscribed. */
@@ -63,7 +60,7 @@ export function createClusterLink(target: Extract<RedisTarget, { kind: "redis-cl
    * subscription is a no-op, so doing it here is safe.
    */
   const followMoves = (conn: Cluster) => {
-    if (conn !== sub || !subUp) return;
+    if (conn !== sub || !subUp.up) return;
     const moved = [...owners].filter(([channel, owner]) => ownerOf(conn, channel) !== owner).map(([channel]) => channel);
     if (moved.length === 0) return;
     for (const channel of moved) owners.set(channel, ownerOf(conn, channel));
@@ -77,14 +74,12 @@ export function createClusterLink(target: Extract<RedisTarget, { kind: "redis-cl
     const sub = new Cluster(seeds, { ...common("sub"), shardedSubscribers: true, slotsRefreshInterval: slotsRefreshMs });
     sub.on("smessageBuffer", events.message);
     sub.on("refresh", () => followMoves(sub));
-    sub.on("ready", () => {
-      if (!subUp) events.subscriberChanged((subUp = true));
-    });
+    sub.on("ready", () => subUp.set(true));
     // Any lost shard subscriber: start over with fresh connections, so the bus resubscribes
     // everything and knows when it is done (ioredis's own resubscription is not awaitable).
     for (const lost of ["close", "end", "-node", "-subscriber"]) {
       sub.on(lost, () => {
-        if (subUp) scheduleRebuild();
+        if (subUp.up) scheduleRebuild();
       });
     }
     sub.on("error", (err: Error) => events.error(err, "subscriber"));
@@ -99,7 +94,7 @@ export function createClusterLink(target: Extract<RedisTarget, { kind: "redis-cl
     old.removeAllListeners();
     old.on("error", () => {});
     old.disconnect();
-    if (subUp) events.subscriberChanged((subUp = false));
+    subUp.set(false);
   };
   const scheduleRebuild = () => {
     dropSubscriber();
@@ -111,30 +106,35 @@ export function createClusterLink(target: Extract<RedisTarget, { kind: "redis-cl
     rebuildTimer.unref();
   };
 
-  const commands = redisCommands(cmd);
-
   return {
     kind: "redis-cluster",
-    commands,
-    publish: (channel, payload) => cmd.spublish(channel, payload) as Promise<number>,
+    commands: redisCommands(cmd, timeoutMs),
+    get commandsUp() {
+      return cmdUp.up;
+    },
+    get subscriberUp() {
+      return subUp.up;
+    },
+    publish: (channel, payload) => withDeadline(cmd.spublish(channel, payload) as Promise<number>, timeoutMs, "SPUBLISH"),
     async subscribe(channels) {
       const conn = sub;
       // SSUBSCRIBE takes channels of one slot only: one command per channel.
-      await Promise.all(channels.map((c) => conn.ssubscribe(c)));
+      await withDeadline(Promise.all(channels.map((c) => conn.ssubscribe(c))), timeoutMs, "SSUBSCRIBE");
       if (conn === sub) for (const c of channels) owners.set(c, ownerOf(conn, c));
     },
     async unsubscribe(channel) {
       owners.delete(channel);
-      await sub.sunsubscribe(channel);
+      await withDeadline(sub.sunsubscribe(channel), timeoutMs, "SUNSUBSCRIBE");
     },
     async epoch() {
       const masters = cmd.nodes("master");
       if (masters.length === 0) throw new Error("no cluster masters known");
-      const runIds = await Promise.all(masters.map(async (m) => runIdOf(await m.info("server"))));
+      const infos = await withDeadline(Promise.all(masters.map((m) => m.info("server"))), timeoutMs, "INFO");
+      const runIds = infos.map(runIdOf);
       return createHash("sha1").update(runIds.sort().join(",")).digest("hex");
     },
     async canaryChannels(base) {
-      const slots = await cmd.cluster("SLOTS");
+      const slots = await withDeadline(cmd.cluster("SLOTS"), timeoutMs, "CLUSTER SLOTS");
       const ownerOf = (slot: number) => {
         for (const [from, to, master] of slots) if (slot >= from && slot <= to && master) return `${master[0]}:${master[1]}`;
         return undefined;

@@ -7,6 +7,8 @@ import {
   reconnectDelay,
   redisCommands,
   runIdOf,
+  UpState,
+  withDeadline,
 } from "./redis-link.js";
 import type { RedisTarget } from "./redis-url.js";
 
@@ -16,59 +18,55 @@ const subscribeBatch = 500;
 /** One Redis server: PUBLISH (auto-pipelined) on one connection, SUBSCRIBE on another. */
 export function createSingleLink(target: Extract<RedisTarget, { kind: "redis" }>, options: LinkOptions): RedisLink {
   const { events, node, timeoutMs } = options;
-  const common: RedisOptions = {
+  const common = {
     ...baseOptions(target, timeoutMs),
     host: target.address.host,
     port: target.address.port,
     db: target.db,
     enableOfflineQueue: false,
     retryStrategy: reconnectDelay,
-  };
+  } satisfies RedisOptions;
 
   const cmd = new Redis({ ...common, enableAutoPipelining: true, connectionName: connectionName("pub", node) });
-  let cmdUp = false;
-  cmd.on("ready", () => {
-    if (!cmdUp) events.commandsChanged((cmdUp = true));
-  });
-  cmd.on("close", () => {
-    if (cmdUp) events.commandsChanged((cmdUp = false));
-  });
+  const cmdUp = new UpState((up) => events.commandsChanged(up));
+  cmd.on("ready", () => cmdUp.set(true));
+  cmd.on("close", () => cmdUp.set(false));
   cmd.on("error", (err: Error) => events.error(err, "commands"));
 
-  let subUp = false;
+  const subUp = new UpState((up) => events.subscriberChanged(up));
   const openSubscriber = (): Redis => {
     const sub = new Redis({ ...common, connectionName: connectionName("sub", node) });
     sub.on("messageBuffer", events.message);
-    sub.on("ready", () => {
-      if (!subUp) events.subscriberChanged((subUp = true));
-    });
-    sub.on("close", () => {
-      if (subUp) events.subscriberChanged((subUp = false));
-    });
+    sub.on("ready", () => subUp.set(true));
+    sub.on("close", () => subUp.set(false));
     sub.on("error", (err: Error) => events.error(err, "subscriber"));
     return sub;
   };
   let sub = openSubscriber();
 
-  const commands = redisCommands(cmd);
-
   return {
     kind: "redis",
-    commands,
-    publish: (channel, payload) => cmd.publish(channel, payload),
+    commands: redisCommands(cmd, timeoutMs),
+    get commandsUp() {
+      return cmdUp.up;
+    },
+    get subscriberUp() {
+      return subUp.up;
+    },
+    publish: (channel, payload) => withDeadline(cmd.publish(channel, payload), timeoutMs, "PUBLISH"),
     async subscribe(channels) {
       const conn = sub;
       const batches: Promise<unknown>[] = [];
       for (let i = 0; i < channels.length; i += subscribeBatch) {
         batches.push(conn.subscribe(...channels.slice(i, i + subscribeBatch)));
       }
-      await Promise.all(batches);
+      await withDeadline(Promise.all(batches), timeoutMs, "SUBSCRIBE");
     },
     async unsubscribe(channel) {
-      await sub.unsubscribe(channel);
+      await withDeadline(sub.unsubscribe(channel), timeoutMs, "UNSUBSCRIBE");
     },
     async epoch() {
-      return runIdOf(await cmd.info("server"));
+      return runIdOf(await withDeadline(cmd.info("server"), timeoutMs, "INFO"));
     },
     async canaryChannels(base) {
       return [base];
@@ -78,7 +76,7 @@ export function createSingleLink(target: Extract<RedisTarget, { kind: "redis" }>
       old.removeAllListeners();
       old.on("error", () => {});
       old.disconnect();
-      if (subUp) events.subscriberChanged((subUp = false));
+      subUp.set(false);
       sub = openSubscriber();
     },
     async close() {

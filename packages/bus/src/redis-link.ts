@@ -1,5 +1,5 @@
 import { isIP } from "node:net";
-import type { Cluster, CommonRedisOptions, Redis } from "ioredis";
+import type { Cluster, Redis, RedisOptions } from "ioredis";
 import type { RedisTarget } from "./redis-url.js";
 
 /** What the links report to the bus. Up/down calls come on transitions only. */
@@ -33,10 +33,17 @@ export interface RedisCommands {
  * Rocket's connections to Redis: one for commands (publishes auto-pipelined, registry,
  * heartbeats) and one subscriber connection (per shard in a cluster). Two implementations:
  * one server (PUBLISH/SUBSCRIBE) and Redis Cluster (SPUBLISH/SSUBSCRIBE).
+ *
+ * Every command rejects with {@link RedisTimeoutError} when Redis did not answer within the
+ * link's timeout, and with the client's own error otherwise (connection closed, refused).
  */
 export interface RedisLink {
   readonly kind: "redis" | "redis-cluster";
   readonly commands: RedisCommands;
+  /** Whether the command connection is usable now (as last reported by `commandsChanged`). */
+  readonly commandsUp: boolean;
+  /** Whether the subscriber connection(s) are usable now (as last reported by `subscriberChanged`). */
+  readonly subscriberUp: boolean;
   /** Publishes; resolves with the number of receiving connections (on that shard). */
   publish(channel: string, payload: Buffer): Promise<number>;
   /** Subscribes the current subscriber connection(s); resolves once Redis confirmed. */
@@ -62,6 +69,41 @@ export interface LinkOptions {
   readonly events: LinkEvents;
 }
 
+/** Redis did not answer a command in time: it may be hung, or the network silently gone. */
+export class RedisTimeoutError extends Error {
+  readonly code = "redis_timeout";
+  constructor(what: string, timeoutMs: number) {
+    super(`${what}: Redis did not answer within ${timeoutMs} ms`);
+    this.name = "RedisTimeoutError";
+  }
+}
+
+/**
+ * `pending`, or a {@link RedisTimeoutError} after `timeoutMs`, whichever comes first. The
+ * link's own timer, so that a timeout is known by its type (ioredis's is a plain Error).
+ */
+export function withDeadline<T>(pending: Promise<T>, timeoutMs: number, what: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new RedisTimeoutError(what, timeoutMs)), timeoutMs);
+    pending.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(err);
+      },
+    );
+  });
+}
+
+/**
+ * ioredis's own command timeout stays on as a backstop for the commands it sends by itself
+ * (the ready check after connecting), set past the link's so that the link's fires first.
+ */
+const backstopMarginMs = 250;
+
 /**
  * ioredis options every Rocket connection shares. ioredis's defaults are wrong for a broker:
  * its offline queue holds commands while disconnected and sends them to a restarted Redis
@@ -71,18 +113,18 @@ export interface LinkOptions {
  * unknown and was reported so), and quick reconnects so that service resumes soon after
  * Redis does.
  */
-export function baseOptions(target: RedisTarget, timeoutMs: number): CommonRedisOptions {
-  const host = target.kind === "redis" ? target.address.host : target.seeds[0]!.host;
+export function baseOptions(target: RedisTarget, timeoutMs: number) {
+  const host = target.kind === "redis" ? target.address.host : target.seeds[0]?.host;
   return {
-    username: target.username,
-    password: target.password,
-    commandTimeout: timeoutMs,
+    commandTimeout: timeoutMs + backstopMarginMs,
     connectTimeout: Math.max(timeoutMs, 1000),
     maxRetriesPerRequest: 0,
     autoResendUnfulfilledCommands: false,
     autoResubscribe: false,
-    ...(target.tls ? { tls: isIP(host) === 0 ? { servername: host } : {} } : {}),
-  } as CommonRedisOptions;
+    ...(target.username === undefined ? {} : { username: target.username }),
+    ...(target.password === undefined ? {} : { password: target.password }),
+    ...(target.tls ? { tls: host !== undefined && isIP(host) === 0 ? { servername: host } : {} } : {}),
+  } satisfies RedisOptions;
 }
 
 /** Reconnect delay: quick at first, at most 500 ms, so a returning Redis is noticed soon. */
@@ -97,20 +139,38 @@ export function connectionName(role: string, node: string): string {
 
 /** The run_id line of `INFO server`. */
 export function runIdOf(info: string): string {
-  const match = /^run_id:(\w+)/m.exec(info);
-  if (!match) throw new Error("INFO server without run_id");
-  return match[1]!;
+  const runId = /^run_id:(\w+)/m.exec(info)?.[1];
+  if (runId === undefined) throw new Error("INFO server without run_id");
+  return runId;
 }
 
-/** The registry and heartbeat commands, on a single Redis or a Cluster alike. */
-export function redisCommands(cmd: Redis | Cluster): RedisCommands {
+/** The registry and heartbeat commands, on a single Redis or a Cluster alike, each with the link's deadline. */
+export function redisCommands(cmd: Redis | Cluster, timeoutMs: number): RedisCommands {
+  const timed = <T>(pending: Promise<T>, what: string) => withDeadline(pending, timeoutMs, what);
   return {
-    sadd: (key, members) => cmd.sadd(key, ...members),
-    sismember: (key, member) => cmd.sismember(key, member),
-    smembers: (key) => cmd.smembers(key),
-    srem: (key, member) => cmd.srem(key, member),
-    get: (key) => cmd.get(key),
-    setWithTtl: (key, value, ttlMs) => cmd.set(key, value, "PX", ttlMs),
-    del: (key) => cmd.del(key),
+    sadd: (key, members) => timed(cmd.sadd(key, ...members), "SADD"),
+    sismember: (key, member) => timed(cmd.sismember(key, member), "SISMEMBER"),
+    smembers: (key) => timed(cmd.smembers(key), "SMEMBERS"),
+    srem: (key, member) => timed(cmd.srem(key, member), "SREM"),
+    get: (key) => timed(cmd.get(key), "GET"),
+    setWithTtl: (key, value, ttlMs) => timed(cmd.set(key, value, "PX", ttlMs), "SET"),
+    del: (key) => timed(cmd.del(key), "DEL"),
   };
+}
+
+/**
+ * The up/down state of one connection role as the link reports it: `set` calls `report`
+ * on transitions only.
+ */
+export class UpState {
+  private value = false;
+  constructor(private readonly report: (up: boolean) => void) {}
+  get up(): boolean {
+    return this.value;
+  }
+  set(up: boolean): void {
+    if (this.value === up) return;
+    this.value = up;
+    this.report(up);
+  }
 }

@@ -32,11 +32,13 @@ export function redisNames(prefix = defaultRedisPrefix): RedisNames {
   };
 }
 
+const ascii = /^[\x00-\x7f]*$/;
+
 /**
  * The lookup key of a channel as it arrives from Redis (bytes): its UTF-8 bytes read as
  * latin1, so that `Buffer#toString("latin1")` on the received name finds it without a UTF-8
- * decode.
+ * decode. An ASCII name is its own key (the same string, not a second copy).
  */
 export function channelKey(channel: string): string {
-  return Buffer.from(channel, "utf8").toString("latin1");
+  return ascii.test(channel) ? channel : Buffer.from(channel, "utf8").toString("latin1");
 }

@@ -16,7 +16,7 @@ export function hashSlot(name: string): number {
     if (close > open + 1) bytes = bytes.subarray(open + 1, close);
   }
   let crc = 0;
-  for (const byte of bytes) crc = ((crc << 8) & 0xffff) ^ table[((crc >> 8) ^ byte) & 0xff]!;
+  for (const byte of bytes) crc = ((crc << 8) & 0xffff) ^ (table[((crc >> 8) ^ byte) & 0xff] ?? 0);
   return crc % clusterSlots;
 }
 

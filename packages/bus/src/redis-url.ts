@@ -49,13 +49,14 @@ const schemes: Readonly<Record<string, { cluster: boolean; tls: boolean }>> = {
  * always asked for explicitly. Query parameters are refused (none are supported).
  */
 export function parseRedisUrl(url: string): RedisTarget {
-  const match = /^([a-z+]+):\/\/(.*)$/i.exec(url.trim());
-  if (!match) throw new RedisUrlError("not a URL: expected redis://, rediss://, redis+cluster:// or rediss+cluster://");
-  const schemeName = match[1]!.toLowerCase();
+  const [, schemeText, afterScheme] = /^([a-z+]+):\/\/(.*)$/i.exec(url.trim()) ?? [];
+  if (schemeText === undefined || afterScheme === undefined)
+    throw new RedisUrlError("not a URL: expected redis://, rediss://, redis+cluster:// or rediss+cluster://");
+  const schemeName = schemeText.toLowerCase();
   const scheme = schemes[schemeName];
   if (!scheme)
     throw new RedisUrlError(`unknown scheme "${schemeName}://": use redis://, rediss://, redis+cluster:// or rediss+cluster://`);
-  let rest = match[2]!;
+  let rest = afterScheme;
   if (rest.includes("?") || rest.includes("#")) throw new RedisUrlError("query parameters and fragments are not supported");
   const slash = rest.indexOf("/", rest.lastIndexOf("@") + 1);
   const path = slash === -1 ? "" : rest.slice(slash + 1);
@@ -65,24 +66,36 @@ export function parseRedisUrl(url: string): RedisTarget {
   const { username, password } = at === -1 ? { username: undefined, password: undefined } : userInfo(rest.slice(0, at));
   const hostList = at === -1 ? rest : rest.slice(at + 1);
   if (hostList === "") throw new RedisUrlError("no host");
-  const addresses = hostList.split(",").map(address);
+  const [first, ...others] = hostList.split(",").map(address);
+  if (first === undefined) throw new RedisUrlError("no host");
+  const addresses = [first, ...others];
 
   if (scheme.cluster) {
     if (path !== "" && path !== "0") throw new RedisUrlError("a Redis Cluster has only database 0");
     return { kind: "redis-cluster", seeds: addresses, tls: scheme.tls, username, password };
   }
-  if (addresses.length > 1) {
+  if (others.length > 0) {
     throw new RedisUrlError(
       `several hosts need the cluster form: ${scheme.tls ? "rediss" : "redis"}+cluster://host:port,host:port`,
     );
   }
   if (!/^\d{0,5}$/.test(path)) throw new RedisUrlError(`database "${path}" is not a number`);
-  return { kind: "redis", address: addresses[0]!, tls: scheme.tls, username, password, db: path === "" ? 0 : Number(path) };
+  return { kind: "redis", address: first, tls: scheme.tls, username, password, db: path === "" ? 0 : Number(path) };
 }
 
 /** The URL with any password replaced, for logs. */
 export function redactRedisUrl(url: string): string {
   return url.replace(/\/\/([^@/]*):([^@/]*)@/, "//$1:***@");
+}
+
+/** Where a target points, as a URL without its password, for logs. */
+export function describeRedisTarget(target: RedisTarget): string {
+  const scheme = `${target.tls ? "rediss" : "redis"}${target.kind === "redis-cluster" ? "+cluster" : ""}`;
+  const user = target.username ?? "";
+  const credentials = target.password !== undefined ? `${user}:***@` : user !== "" ? `${user}@` : "";
+  const host = ({ host, port }: RedisAddress) => `${host.includes(":") ? `[${host}]` : host}:${port}`;
+  if (target.kind === "redis-cluster") return `${scheme}://${credentials}${target.seeds.map(host).join(",")}`;
+  return `${scheme}://${credentials}${host(target.address)}/${target.db}`;
 }
 
 function userInfo(raw: string): { username: string | undefined; password: string | undefined } {

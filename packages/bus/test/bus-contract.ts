@@ -1,15 +1,16 @@
 import { randomUUID } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
-import { type Bus, BusUnavailableError, type DeliverFn, nowMs } from "../src/index.js";
+import { type Bus, BusUnavailableError, type ChannelRegistry, nowMs } from "../src/index.js";
 
 /** How a contract run makes buses. */
 export interface BusContractFactory {
   /**
-   * Creates a bus and resolves once it is ready. Buses created with the same `scope` are
-   * nodes of one cluster; different scopes must not see each other's messages or channels.
-   * Called inside tests, so it may use what a `beforeAll` hook started.
+   * Creates a bus with its channel registry and resolves once the bus is ready. Buses created
+   * with the same `scope` are nodes of one cluster; different scopes must not see each
+   * other's messages or channels. Closing the bus releases the registry too. Called inside
+   * tests, so it may use what a `beforeAll` hook started.
    */
-  create(deliver: DeliverFn, scope: string): Promise<Bus>;
+  create(scope: string): Promise<{ bus: Bus; registry: ChannelRegistry }>;
   /** Whether buses of one scope reach each other (false for the in-process bus). */
   readonly multiNode: boolean;
 }
@@ -20,17 +21,18 @@ interface Received {
   readonly publishedAtMs: number;
 }
 
-/** A bus and what it delivered, with a way to wait for deliveries. */
+/** A bus, its registry and what it delivered, with a way to wait for deliveries. */
 interface Node {
   readonly bus: Bus;
+  readonly registry: ChannelRegistry;
   readonly received: Received[];
   waitFor(count: number, timeoutMs?: number): Promise<Received[]>;
 }
 
 /**
- * The behaviour every Bus implementation shares: order, reference-counted unsubscribe,
- * idempotent close, isolation of topics, namespaces and scopes, the channel registry, and
- * (for multi-node buses) delivery and one order across nodes.
+ * The behaviour every Bus implementation shares: one delivery handler, order,
+ * reference-counted unsubscribe, idempotent close, isolation of topics, hubs and scopes, the
+ * channel registry, and (for multi-node buses) delivery and one order across nodes.
  */
 export function runBusContract(name: string, factory: BusContractFactory): void {
   describe(`Bus contract: ${name}`, () => {
@@ -42,13 +44,15 @@ export function runBusContract(name: string, factory: BusContractFactory): void 
     const node = async (scope: string): Promise<Node> => {
       const received: Received[] = [];
       const waiters = new Set<() => void>();
-      const bus = await factory.create((topic, frame, publishedAtMs) => {
+      const { bus, registry } = await factory.create(scope);
+      open.push(bus);
+      bus.onDeliver((topic, frame, publishedAtMs) => {
         received.push({ topic, text: Buffer.from(frame).toString("latin1"), publishedAtMs });
         for (const w of [...waiters]) w();
-      }, scope);
-      open.push(bus);
+      });
       return {
         bus,
+        registry,
         received,
         waitFor(count, timeoutMs = 5000) {
           return new Promise((resolve, reject) => {
@@ -79,10 +83,18 @@ export function runBusContract(name: string, factory: BusContractFactory): void 
       const before = nowMs();
       await n.bus.publish("/:room", frame);
       const [got] = await n.waitFor(1);
-      expect(got!.topic).toBe("/:room");
-      expect(Buffer.from(got!.text, "latin1").equals(frame)).toBe(true);
-      expect(got!.publishedAtMs).toBeGreaterThanOrEqual(before - 1);
-      expect(got!.publishedAtMs).toBeLessThanOrEqual(nowMs() + 1);
+      expect(got?.topic).toBe("/:room");
+      expect(Buffer.from(got?.text ?? "", "latin1").equals(frame)).toBe(true);
+      expect(got?.publishedAtMs).toBeGreaterThanOrEqual(before - 1);
+      expect(got?.publishedAtMs).toBeLessThanOrEqual(nowMs() + 1);
+    });
+
+    it("has one delivery handler: a second registration throws", async () => {
+      const n = await node(scope());
+      expect(() => n.bus.onDeliver(() => {})).toThrow(/already has a delivery handler/);
+      await n.bus.subscribe("/:one");
+      await n.bus.publish("/:one", bytes("still the first"));
+      expect((await n.waitFor(1)).map((r) => r.text)).toEqual(["still the first"]);
     });
 
     it("delivers in publish order", async () => {
@@ -147,25 +159,35 @@ export function runBusContract(name: string, factory: BusContractFactory): void 
       const b = await node(scope());
       await a.bus.subscribe("/:same");
       await b.bus.subscribe("/:same");
-      await a.bus.registerChannel("/", "same");
+      await a.registry.register("/", "same");
       await a.bus.publish("/:same", bytes("for a"));
       await a.waitFor(1);
       await b.bus.publish("/:same", bytes("for b"));
       await b.waitFor(1);
       expect(b.received.map((r) => r.text)).toEqual(["for b"]);
       expect(a.received.map((r) => r.text)).toEqual(["for a"]);
-      expect(await b.bus.channelExists("/", "same")).toBe(false);
+      expect(await b.registry.exists("/", "same")).toBe(false);
     });
 
-    it("registers channels per namespace; a known channel is answered synchronously", async () => {
+    it("registers channels per hub; a known channel is answered synchronously", async () => {
       const n = await node(scope());
-      expect(await n.bus.channelExists("/", "reg")).toBe(false);
-      await n.bus.registerChannel("/", "reg");
-      await n.bus.registerChannel("/", "reg");
-      expect(n.bus.channelExists("/", "reg")).toBe(true);
-      expect(await n.bus.channelExists("/other", "reg")).toBe(false);
-      expect(await n.bus.channelExists("/", "re")).toBe(false);
-      expect(await n.bus.channelExists("/", "reg2")).toBe(false);
+      expect(await n.registry.exists("/", "reg")).toBe(false);
+      await n.registry.register("/", "reg");
+      await n.registry.register("/", "reg");
+      expect(n.registry.exists("/", "reg")).toBe(true);
+      expect(await n.registry.exists("/other", "reg")).toBe(false);
+      expect(await n.registry.exists("/", "re")).toBe(false);
+      expect(await n.registry.exists("/", "reg2")).toBe(false);
+    });
+
+    it("keeps registry names and bus topics apart: registering a channel subscribes nothing", async () => {
+      const n = await node(scope());
+      await n.registry.register("/", "quiet");
+      await n.bus.publish("/:quiet", bytes("nobody listens"));
+      await n.bus.subscribe("/:loud");
+      await n.bus.publish("/:loud", bytes("heard"));
+      expect((await n.waitFor(1)).map((r) => r.text)).toEqual(["heard"]);
+      expect(n.received).toHaveLength(1);
     });
 
     it("closes idempotently; afterwards it is not ready and refuses work", async () => {
@@ -210,17 +232,30 @@ export function runBusContract(name: string, factory: BusContractFactory): void 
         const orders = seen.map((list) => list.map((r) => r.text));
         expect(orders[1]).toEqual(orders[0]);
         expect(orders[2]).toEqual(orders[0]);
-        expect(orders[0]!.filter((m) => m.startsWith("a"))).toEqual(fromA);
-        expect(orders[0]!.filter((m) => m.startsWith("b"))).toEqual(fromB);
+        expect(orders[0]?.filter((m) => m.startsWith("a"))).toEqual(fromA);
+        expect(orders[0]?.filter((m) => m.startsWith("b"))).toEqual(fromB);
       });
 
       it("shares the channel registry between nodes", async () => {
         const s = scope();
         const [a, b] = await Promise.all([node(s), node(s)]);
-        await a.bus.registerChannel("/hub", "shared");
-        expect(await b.bus.channelExists("/hub", "shared")).toBe(true);
-        expect(b.bus.channelExists("/hub", "shared")).toBe(true);
-        expect(await b.bus.channelExists("/hub", "other")).toBe(false);
+        await a.registry.register("/hub", "shared");
+        expect(await b.registry.exists("/hub", "shared")).toBe(true);
+        expect(b.registry.exists("/hub", "shared")).toBe(true);
+        expect(await b.registry.exists("/hub", "other")).toBe(false);
+      });
+
+      it("answers concurrent lookups of one channel alike, in the order they were asked", async () => {
+        const s = scope();
+        const [a, b] = await Promise.all([node(s), node(s)]);
+        await a.registry.register("/", "asked");
+        const answers: string[] = [];
+        await Promise.all(
+          ["first", "second", "third"].map((who) =>
+            Promise.resolve(b.registry.exists("/", "asked")).then((yes) => answers.push(`${who}:${yes}`)),
+          ),
+        );
+        expect(answers).toEqual(["first:true", "second:true", "third:true"]);
       });
     }
 

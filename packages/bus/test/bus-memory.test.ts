@@ -1,7 +1,7 @@
-import { createMemoryBus } from "../src/index.js";
+import { createMemoryBus, createMemoryRegistry } from "../src/index.js";
 import { runBusContract } from "./bus-contract.js";
 
 runBusContract("in-process", {
   multiNode: false,
-  create: async (deliver) => createMemoryBus({ deliver }),
+  create: async () => ({ bus: createMemoryBus(), registry: createMemoryRegistry() }),
 });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll } from "vitest";
 import { type RedisClusterProc, type RedisProc, startRedis, startRedisCluster } from "../../../test/harness/index.js";
 import { runBusContract } from "./bus-contract.js";
-import { readyRedisBus } from "./redis-bus.js";
+import { readyRedisNode } from "./redis-bus.js";
 
 let redis: RedisProc;
 let cluster: RedisClusterProc;
@@ -14,10 +14,10 @@ afterAll(async () => {
 
 runBusContract("Redis", {
   multiNode: true,
-  create: (deliver, scope) => readyRedisBus({ url: redis.url, deliver, prefix: `rocket:${scope}:` }),
+  create: (scope) => readyRedisNode({ url: redis.url, prefix: `rocket:${scope}:` }),
 });
 
 runBusContract("Redis Cluster (sharded pub/sub)", {
   multiNode: true,
-  create: (deliver, scope) => readyRedisBus({ url: cluster.url, deliver, prefix: `rocket:${scope}:` }),
+  create: (scope) => readyRedisNode({ url: cluster.url, prefix: `rocket:${scope}:` }),
 });

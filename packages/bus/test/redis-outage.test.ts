@@ -1,9 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { type RedisProc, Resources, startRedis, until } from "../../../test/harness/index.js";
-import { type Bus, BusUnavailableError } from "../src/index.js";
+import { type RedisProc, Resources, startRedis, startTcpProxy, until } from "../../../test/harness/index.js";
+import { BusUnavailableError, type ChannelRegistry, type RedisBus } from "../src/index.js";
 import { EventLog } from "./events.js";
-import { readyRedisBus } from "./redis-bus.js";
-import { startTcpProxy } from "./tcp-proxy.js";
+import { readyRedisNode } from "./redis-bus.js";
 
 type Happening =
   | { node: string; kind: "ready"; ready: boolean; reason: string }
@@ -22,22 +21,29 @@ describe("Redis outage (one bus per node, in process)", () => {
   });
   afterEach(() => resources.close());
 
-  const node = async (name: string, options: { url?: string; peerGraceMs?: number } = {}): Promise<Bus> => {
+  /** A bus with its registry. */
+  const node = async (
+    name: string,
+    options: { url?: string; peerGraceMs?: number; publishTimeoutMs?: number; canaryIntervalMs?: number } = {},
+  ): Promise<RedisBus & { readonly registry: ChannelRegistry }> => {
     const record = (msg: string | undefined, obj: object) => log.push({ node: name, kind: "log", msg: msg ?? "", obj });
-    return resources.add(
-      await readyRedisBus({
-        url: options.url ?? redis.url,
-        node: name,
-        peerGraceMs: options.peerGraceMs,
-        deliver: (_topic, frame) => log.push({ node: name, kind: "deliver", text: Buffer.from(frame).toString() }),
-        logger: { debug: () => {}, info: (o, m) => record(m, o), warn: (o, m) => record(m, o), error: (o, m) => record(m, o) },
-        observer: {
-          readyChanged: (ready, reason) => log.push({ node: name, kind: "ready", ready, reason }),
-          connectionChanged: (up) => log.push({ node: name, kind: "connection", up }),
-          reconnected: () => log.push({ node: name, kind: "reconnected" }),
-        },
-      }),
-      (b) => b.close(),
+    const { bus, registry } = await readyRedisNode({
+      url: options.url ?? redis.url,
+      node: name,
+      peerGraceMs: options.peerGraceMs,
+      publishTimeoutMs: options.publishTimeoutMs ?? 2000,
+      canaryIntervalMs: options.canaryIntervalMs,
+      deliver: (_topic, frame) => log.push({ node: name, kind: "deliver", text: Buffer.from(frame).toString() }),
+      logger: { debug: () => {}, info: (o, m) => record(m, o), warn: (o, m) => record(m, o), error: (o, m) => record(m, o) },
+      observer: {
+        readyChanged: (ready, reason) => log.push({ node: name, kind: "ready", ready, reason }),
+        connectionChanged: (up) => log.push({ node: name, kind: "connection", up }),
+        reconnected: () => log.push({ node: name, kind: "reconnected" }),
+      },
+    });
+    return Object.assign(
+      resources.add(bus, (b) => b.close()),
+      { registry },
     );
   };
   const became = (name: string, ready: boolean, from: number, timeoutMs = 5000) =>
@@ -48,8 +54,13 @@ describe("Redis outage (one bus per node, in process)", () => {
   it("fails fast while Redis is down and restores subscriptions and registry when it returns", async () => {
     const a = await node("a");
     const b = await node("b");
-    await Promise.all([a.subscribe("/:o"), b.subscribe("/:o"), a.registerChannel("/", "o"), b.registerChannel("/hub", "kept")]);
-    expect(await a.channelExists("/hub", "kept")).toBe(true);
+    await Promise.all([
+      a.subscribe("/:o"),
+      b.subscribe("/:o"),
+      a.registry.register("/", "o"),
+      b.registry.register("/hub", "kept"),
+    ]);
+    expect(await a.registry.exists("/hub", "kept")).toBe(true);
 
     const from = log.items.length;
     await redis.kill9();
@@ -57,9 +68,9 @@ describe("Redis outage (one bus per node, in process)", () => {
     const started = performance.now();
     await expect(a.publish("/:o", Buffer.from("down"))).rejects.toBeInstanceOf(BusUnavailableError);
     await expect(b.subscribe("/:new")).rejects.toBeInstanceOf(BusUnavailableError);
-    await expect(Promise.resolve(a.channelExists("/", "unknown"))).rejects.toBeInstanceOf(BusUnavailableError);
+    await expect(Promise.resolve(a.registry.exists("/", "unknown"))).rejects.toBeInstanceOf(BusUnavailableError);
     expect(performance.now() - started).toBeLessThan(2000);
-    expect(a.channelExists("/", "o")).toBe(true);
+    expect(a.registry.exists("/", "o")).toBe(true);
 
     await redis.restart();
     await Promise.all([became("a", true, from), became("b", true, from)]);
@@ -78,6 +89,25 @@ describe("Redis outage (one bus per node, in process)", () => {
     expect(await redis.cli("SISMEMBER", "rocket:channels:/hub", "kept")).toBe("1");
   });
 
+  it("turns not ready while Redis does not answer, and ready again once it does", async () => {
+    const a = await node("a", { publishTimeoutMs: 300, canaryIntervalMs: 100 });
+    await a.subscribe("/:h");
+    const from = log.items.length;
+    redis.proc.kill("SIGSTOP");
+    try {
+      // The canary's publish times out: the link's typed timeout, not a lost connection.
+      const down = await became("a", false, from);
+      expect(down).toMatchObject({ reason: "Redis not answering" });
+      expect(a.state).toEqual({ phase: "restoring", reason: "Redis not answering" });
+      await expect(a.publish("/:h", Buffer.from("hung"))).rejects.toBeInstanceOf(BusUnavailableError);
+    } finally {
+      redis.proc.kill("SIGCONT");
+    }
+    await became("a", true, from);
+    await a.publish("/:h", Buffer.from("answering"));
+    await delivered("a", "answering", from);
+  });
+
   it("acknowledges again only once a peer seen before the outage has resubscribed", async () => {
     const proxy = resources.add(await startTcpProxy(redis.port), (p) => p.close());
     const a = await node("a", { peerGraceMs: 30_000 });
@@ -91,7 +121,7 @@ describe("Redis outage (one bus per node, in process)", () => {
     await redis.kill9();
     await Promise.all([became("a", false, from), became("b", false, from)]);
     await redis.restart();
-    const runId = /run_id:(\w+)/.exec(await redis.cli("INFO", "server"))![1]!;
+    const runId = /run_id:(\w+)/.exec(await redis.cli("INFO", "server"))?.[1] ?? "no run_id";
     // a is back and registered on the new run, but waits for b.
     await waitForKey(redis, "rocket:node:a", runId);
     expect(a.isReady()).toBe(false);

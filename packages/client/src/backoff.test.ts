@@ -18,7 +18,10 @@ describe("backoffDelay", () => {
 
   it("spreads clients over the window", () => {
     let seed = 1;
-    const random = () => ((seed = (seed * 16807) % 2147483647) - 1) / 2147483646;
+    const random = () => {
+      seed = (seed * 16807) % 2147483647;
+      return (seed - 1) / 2147483646;
+    };
     const delays = Array.from({ length: 1000 }, () => backoffDelay(3, options, random));
     expect(Math.min(...delays)).toBeLessThan(50);
     expect(Math.max(...delays)).toBeGreaterThan(750);

@@ -386,6 +386,21 @@ describe("ping and errors", () => {
     expect(client.state).toBe("open");
   });
 
+  it("reads frames with keys and codes a newer server adds as it reads any other", async () => {
+    const { server, client, errors } = await open();
+    const seen: unknown[] = [];
+    client.on("c", (m) => seen.push(m.data));
+    const subscribed = client.subscribe("c");
+    const limited = rejection(client.publish("c", "e", 1));
+    server.last.push({ event: "e", channel: "c", data: 7, offset: 3, epoch: "x" });
+    server.last.push({ ok: true, recovered: true, publications: [] });
+    server.last.push({ err: "rate_limited", retryAfterMs: 10 });
+    await expect(subscribed).resolves.toBeUndefined();
+    expect((await limited).code).toBe("rate_limited");
+    expect(seen).toEqual([7]);
+    expect(errors).toEqual([]);
+  });
+
   it("refuses options that cannot work", () => {
     expect(() => new RocketClient({ url: [] })).toThrow(/url/);
     expect(() => new RocketClient({ url: "ws://a/", maxQueued: -1 })).toThrow(/maxQueued/);

@@ -1,6 +1,6 @@
-import { type Access, ErrorCode, type Reply } from "@rocket/protocol";
+import { type Access, ErrorCode, encodeCommand, parseServerFrame, type Reply } from "@rocket/protocol";
 import { ClientErrorCode, RocketError } from "./errors.js";
-import { type Credentials, encode, type Message, parseServerFrame } from "./frames.js";
+import { type Credentials, type Message, pingFrame } from "./frames.js";
 import { MessageHandlers } from "./handlers.js";
 import { Listeners } from "./listeners.js";
 import { type ClientOptions, type ResolvedOptions, resolveOptions } from "./options.js";
@@ -163,29 +163,33 @@ export class RocketClient {
    */
   auth(access: Access, secret: string): Promise<void> {
     const credentials = { access, secret };
-    return this.#request(encode.auth(credentials), true, (reply) => {
-      if ("ok" in reply) this.#credentials = credentials;
-      else if (reply.err === ErrorCode.InvalidCredentials) this.#credentials = undefined;
-    });
+    return this.#request(
+      encodeCommand({ type: "auth", access: credentials.access, secret: credentials.secret }),
+      true,
+      (reply) => {
+        if ("ok" in reply) this.#credentials = credentials;
+        else if (reply.err === ErrorCode.InvalidCredentials) this.#credentials = undefined;
+      },
+    );
   }
 
   /** Drops the session's access; reconnects no longer authenticate. */
   logout(): Promise<void> {
-    return this.#request(encode.logout(), true, (reply) => {
+    return this.#request(encodeCommand({ type: "logout" }), true, (reply) => {
       if ("ok" in reply) this.#credentials = undefined;
     });
   }
 
   /** Subscribes to `channel` (creating it); it is resubscribed on every reconnect until {@link unsubscribe}. */
   subscribe(channel: string): Promise<void> {
-    return this.#request(encode.subscribe(channel), true, (reply) => {
+    return this.#request(encodeCommand({ type: "subscribe", channel }), true, (reply) => {
       if ("ok" in reply) this.#channels.add(channel);
     });
   }
 
   /** Unsubscribes from `channel`. Its handlers stay. */
   unsubscribe(channel: string): Promise<void> {
-    return this.#request(encode.unsubscribe(channel), true, (reply) => {
+    return this.#request(encodeCommand({ type: "unsubscribe", channel }), true, (reply) => {
       if ("ok" in reply) this.#channels.delete(channel);
     });
   }
@@ -199,7 +203,7 @@ export class RocketClient {
   publish(channel: string, event: string, data?: unknown): Promise<void> {
     let frame: string;
     try {
-      frame = encode.publish(channel, event, data);
+      frame = encodeCommand({ type: "publish", event, channel, data });
     } catch (cause) {
       return Promise.reject(new RocketError(ErrorCode.InvalidData, "data cannot be encoded as JSON", { cause }));
     }
@@ -215,7 +219,7 @@ export class RocketClient {
     const started = now();
     return new Promise((resolve, reject) => {
       this.#send({
-        frame: encode.ping(),
+        frame: pingFrame,
         retry: false,
         internal: false,
         onReply: () => resolve(now() - started),
@@ -240,7 +244,7 @@ export class RocketClient {
     } else if (socket.readyState === socketOpen) {
       // Sent after every open request: replies keep their order, so those are answered first.
       this.#send({
-        frame: encode.disconnect(),
+        frame: encodeCommand({ type: "disconnect" }),
         retry: false,
         internal: true,
         onReply: () => socket.close(1000, "disconnect"),
@@ -350,7 +354,7 @@ export class RocketClient {
     const credentials = this.#credentials;
     if (credentials !== undefined) {
       steps.push(
-        this.#internal(encode.auth(credentials), (reply) => {
+        this.#internal(encodeCommand({ type: "auth", access: credentials.access, secret: credentials.secret }), (reply) => {
           if ("err" in reply) {
             if (reply.err === ErrorCode.InvalidCredentials) this.#credentials = undefined;
             if (refused(reply.err, "auth")) return;
@@ -361,7 +365,7 @@ export class RocketClient {
     }
     for (const channel of this.#channels) {
       steps.push(
-        this.#internal(encode.subscribe(channel), (reply) => {
+        this.#internal(encodeCommand({ type: "subscribe", channel }), (reply) => {
           if ("err" in reply) {
             if (refused(reply.err, `subscribe ${JSON.stringify(channel)}`)) return;
             this.#channels.delete(channel);
@@ -433,8 +437,8 @@ export class RocketClient {
       this.#reportError(new RocketError(ClientErrorCode.BadFrame, "the server sent a frame that is not part of the protocol"));
       return;
     }
-    if (frame.type === "message") {
-      this.#handlers.dispatch(frame.message, (error) => this.#handlerFailed(error));
+    if (frame.type === "delivery") {
+      this.#handlers.dispatch(frame.delivery, (error) => this.#handlerFailed(error));
       return;
     }
     const request = this.#inFlight.shift();

@@ -1,6 +1,7 @@
 import { ErrorCode } from "./codes.js";
 import type { Decoded, DecodeError } from "./commands.js";
 import { parseAccess } from "./credentials.js";
+import { JsonByte } from "./json-bytes.js";
 
 /** Limits applied while decoding. */
 export interface DecodeOptions {
@@ -88,14 +89,17 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const OPEN_BRACE = 0x7b;
-const CLOSE_BRACE = 0x7d;
-const OPEN_BRACKET = 0x5b;
-const CLOSE_BRACKET = 0x5d;
-const COLON = 0x3a;
-const COMMA = 0x2c;
+// Plain constants in the scan loop, not property reads.
+const {
+  Quote: QUOTE,
+  Backslash: BACKSLASH,
+  OpenBrace: OPEN_BRACE,
+  CloseBrace: CLOSE_BRACE,
+  OpenBracket: OPEN_BRACKET,
+  CloseBracket: CLOSE_BRACKET,
+  Colon: COLON,
+  Comma: COMMA,
+} = JsonByte;
 
 /** Index of the closing quote of the string opening at `start` (native search, not a char loop). */
 function skipString(text: string, start: number): number {

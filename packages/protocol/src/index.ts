@@ -27,3 +27,13 @@ export {
 } from "./credentials.js";
 export { type DecodeOptions, decode } from "./decode.js";
 export { encodeDelivery, encodeReply, errorReply, okReply } from "./encode.js";
+export { type CommandToSend, encodeCommand, type PublishToSend } from "./encode-command.js";
+export { JsonByte } from "./json-bytes.js";
+export {
+  type CloseCodeLabel,
+  closeCodeLabel,
+  closeCodeLabels,
+  LimitLabel,
+  limitLabels,
+} from "./metric-labels.js";
+export { type FrameExtras, parseServerFrame, type ServerFrame } from "./parse-server-frame.js";

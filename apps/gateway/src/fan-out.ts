@@ -1,0 +1,89 @@
+import type { TemplatedApp, WebSocket } from "uWebSockets.js";
+import { type DeliverFn, nowMs } from "@rocket/bus";
+import { CloseCode, LimitLabel } from "@rocket/protocol";
+import type { Hub } from "./hub.js";
+
+/** Clients are also checked for a send queue over MaxBackpressureBytes this often (replies queue too). */
+const slowConsumerSweepMs = 1000;
+
+export interface FanOutDeps {
+  readonly app: TemplatedApp;
+  readonly hubs: readonly Hub[];
+  /** Every open connection (kept by the socket handlers). */
+  readonly connections: ReadonlySet<WebSocket<{ readonly hub: Hub }>>;
+  readonly maxBackpressureBytes: number;
+  /** Where the publish-to-delivery latency goes, in seconds. */
+  readonly deliverLatency: { observe(seconds: number): void };
+}
+
+/**
+ * Delivery to this node's sockets, and the slow consumers that falls behind.
+ *
+ * `deliver` is the one way in from the bus: the bytes go to uWS's C++ fan-out untouched.
+ * Slow consumers: uWS either drops a publish to a full socket or, with
+ * closeOnBackpressureLimit, cuts the connection without a close code. So every socket is
+ * checked after each `sweepEveryBytes` published (and once a second) and closed with 4008
+ * past MaxBackpressureBytes; uWS's own cut (1006, see socket-handlers.ts) only catches a
+ * burst that outruns the check. Never a silent drop.
+ */
+export interface FanOut {
+  readonly deliver: DeliverFn;
+  /** Starts the periodic check (replies queue up too, without any publish). */
+  start(): void;
+  stop(): void;
+}
+
+export function createFanOut(deps: FanOutDeps): FanOut {
+  const { app, hubs, connections, maxBackpressureBytes, deliverLatency } = deps;
+  // No queue can have grown by more than the bytes published since the last check.
+  const sweepEveryBytes = Math.max(1, Math.floor(maxBackpressureBytes / 2));
+  let bytesSinceSweep = 0;
+  let sweepScheduled = false;
+  let timer: NodeJS.Timeout | undefined;
+
+  const sweep = (): void => {
+    bytesSinceSweep = 0;
+    sweepScheduled = false;
+    for (const ws of connections) {
+      const buffered = ws.getBufferedAmount();
+      if (buffered <= maxBackpressureBytes) continue;
+      const { hub } = ws.getUserData();
+      hub.counters.limit(LimitLabel.Backpressure);
+      hub.logger.info({ buffered }, "slow consumer disconnected");
+      ws.end(CloseCode.SlowConsumer, "slow consumer");
+    }
+  };
+
+  const hubOfTopic = (topic: string): Hub | undefined => {
+    for (const hub of hubs) if (topic.startsWith(hub.topicPrefix)) return hub;
+    return undefined;
+  };
+
+  const deliver: DeliverFn = (topic, frame, publishedAtMs) => {
+    const hub = hubOfTopic(topic);
+    if (hub === undefined) return;
+    const receivers = app.numSubscribers(topic);
+    if (receivers === 0) return;
+    app.publish(topic, frame, false, hub.compression);
+    bytesSinceSweep += frame.byteLength;
+    if (bytesSinceSweep >= sweepEveryBytes && !sweepScheduled) {
+      sweepScheduled = true;
+      setImmediate(sweep);
+    }
+    hub.counters.messagesDelivered.inc(receivers);
+    hub.counters.bytesSent.inc(receivers * frame.byteLength);
+    deliverLatency.observe(Math.max(0, nowMs() - publishedAtMs) / 1000);
+  };
+
+  return {
+    deliver,
+    start() {
+      timer ??= setInterval(sweep, slowConsumerSweepMs);
+      timer.unref();
+    },
+    stop() {
+      if (timer) clearInterval(timer);
+      timer = undefined;
+    },
+  };
+}

@@ -1,0 +1,178 @@
+import { encodeReply, type Reply } from "@rocket/protocol";
+import type { HubCounters } from "./hub.js";
+import { replyCode } from "./replies.js";
+
+/** What an outbox needs of its WebSocket (uWS in production, a fake in unit tests). */
+export interface OutboxSocket {
+  send(text: string, isBinary: boolean, compress: boolean): unknown;
+  cork(write: () => void): unknown;
+  end(code: number, reason: string): void;
+  subscribe(topic: string): unknown;
+  unsubscribe(topic: string): unknown;
+}
+
+/** What every outbox of a hub shares. */
+export interface OutboxShared {
+  readonly counters: Pick<HubCounters, "reply" | "bytesSent">;
+  readonly batch: WriteBatch;
+}
+
+/**
+ * Gathers outboxes with replies completed outside a message handler (a publish acknowledged
+ * by Redis) and writes each one's under one cork at the end of the event-loop turn, so a
+ * burst of acknowledgements read in one go from Redis leaves in one write per socket.
+ */
+export class WriteBatch {
+  private readonly waiting = new Set<Outbox>();
+  private scheduled = false;
+
+  add(outbox: Outbox): void {
+    this.waiting.add(outbox);
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(this.flushAll);
+  }
+
+  delete(outbox: Outbox): void {
+    this.waiting.delete(outbox);
+  }
+
+  private readonly flushAll = (): void => {
+    this.scheduled = false;
+    for (const outbox of this.waiting) outbox.flush();
+    this.waiting.clear();
+  };
+}
+
+type Mode = "idle" | "in-handler" | "closed";
+
+/**
+ * Everything that goes out to one connection: replies in request order (some are computed
+ * asynchronously, a publish waits for Redis, an auth does not), written with as few syscalls
+ * as it can, its channel topics, and its end. The one owner of whether the socket is closed:
+ * a closed uWS socket must not be touched again.
+ *
+ * Inside a message handler ({@link enterHandler} … {@link exitHandler}) uWS has corked the
+ * socket, so ready replies are written at once; replies completed later wait for the
+ * {@link WriteBatch}. A reply never overtakes one requested before it.
+ */
+export class Outbox {
+  private mode: Mode = "idle";
+  /**
+   * Replies not written yet, in request order; `undefined` holds the place of one still being
+   * computed. Created on first need and dropped when empty, so an idle connection holds none.
+   */
+  private queue: (Reply | undefined)[] | undefined;
+  /** The ticket of `queue[0]`. */
+  private head = 0;
+  /** The close to send once every reply before it is written. */
+  private ending: { readonly code: number; readonly reason: string } | undefined;
+
+  constructor(
+    private readonly socket: OutboxSocket,
+    private readonly shared: OutboxShared,
+  ) {}
+
+  get closed(): boolean {
+    return this.mode === "closed";
+  }
+
+  /** uWS runs this socket's message handler (and has corked it) until {@link exitHandler}. */
+  enterHandler(): void {
+    if (this.mode === "idle") this.mode = "in-handler";
+  }
+
+  exitHandler(): void {
+    if (this.mode === "in-handler") this.mode = "idle";
+  }
+
+  /** Sends `reply` now, or after the replies reserved before it. */
+  push(reply: Reply): void {
+    if (this.mode === "closed") return;
+    if (this.queue === undefined && this.mode === "in-handler") {
+      this.write(reply);
+      return;
+    }
+    this.queue ??= [];
+    this.queue.push(reply);
+    this.writeSoon();
+  }
+
+  /** Reserves the next place in order; {@link fill} it when its reply is known. */
+  reserve(): number {
+    this.queue ??= [];
+    this.queue.push(undefined);
+    return this.head + this.queue.length - 1;
+  }
+
+  fill(ticket: number, reply: Reply): void {
+    if (this.mode === "closed" || this.queue === undefined) return;
+    this.queue[ticket - this.head] = reply;
+    if (this.queue[0] !== undefined) this.writeSoon();
+  }
+
+  /** Writes the replies that are ready, under one cork (called by the {@link WriteBatch}). */
+  flush(): void {
+    if (this.mode === "closed" || this.queue?.[0] === undefined) return;
+    this.socket.cork(() => this.writeReady());
+    this.endIfDone();
+  }
+
+  /** Closes the socket with `code` once every reply requested so far is written. */
+  endAfterReplies(code: number, reason: string): void {
+    if (this.mode === "closed") return;
+    this.ending = { code, reason };
+    // Not from inside the handler: the reply written there leaves first.
+    if (this.queue === undefined) queueMicrotask(() => this.endIfDone());
+  }
+
+  /** Subscribes the socket to a topic (uWS's C++ fan-out delivers to it from then on). */
+  subscribe(topic: string): void {
+    if (this.mode !== "closed") this.socket.subscribe(topic);
+  }
+
+  unsubscribe(topic: string): void {
+    if (this.mode !== "closed") this.socket.unsubscribe(topic);
+  }
+
+  /** The socket closed: nothing is written to it any more. Call once, from uWS's close handler. */
+  close(): void {
+    this.mode = "closed";
+    this.queue = undefined;
+    this.ending = undefined;
+    this.shared.batch.delete(this);
+  }
+
+  private writeSoon(): void {
+    if (this.mode === "in-handler") this.writeReady();
+    else this.shared.batch.add(this);
+  }
+
+  private writeReady(): void {
+    const queue = this.queue;
+    if (queue === undefined) return;
+    let written = 0;
+    for (const reply of queue) {
+      if (reply === undefined) break;
+      this.write(reply);
+      written += 1;
+    }
+    this.head += written;
+    if (written === queue.length) this.queue = undefined;
+    else if (written > 0) queue.splice(0, written);
+  }
+
+  private endIfDone(): void {
+    const ending = this.ending;
+    if (ending === undefined || this.queue !== undefined || this.mode === "closed") return;
+    this.ending = undefined;
+    this.socket.end(ending.code, ending.reason);
+  }
+
+  private write(reply: Reply): void {
+    const text = encodeReply(reply);
+    this.shared.counters.reply(replyCode(reply));
+    this.shared.counters.bytesSent.inc(text.length);
+    this.socket.send(text, false, false);
+  }
+}

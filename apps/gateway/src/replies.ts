@@ -1,0 +1,20 @@
+import { ErrorCode, errorCodes, type Reply } from "@rocket/protocol";
+
+/** `{"ok":true}` as a value. */
+export const ok: Reply = Object.freeze({ ok: true });
+
+const failures = new Map<ErrorCode, Reply>(errorCodes.map((code) => [code, Object.freeze({ err: code })]));
+
+/** `{"err":code}` as a value, built once per code. */
+export function failure(code: ErrorCode): Reply {
+  return failures.get(code) ?? { err: code };
+}
+
+export const accessDenied = failure(ErrorCode.AccessDenied);
+export const invalidChannel = failure(ErrorCode.InvalidChannel);
+export const unavailable = failure(ErrorCode.Unavailable);
+
+/** The metric label of a reply: "ok" or its error code. */
+export function replyCode(reply: Reply): string {
+  return "err" in reply ? reply.err : "ok";
+}
