@@ -1,5 +1,5 @@
 import { expect } from "vitest";
-import { type GatewayProc, type TestClient, until } from "../harness/index.js";
+import { type Delivery, type GatewayProc, type TestClient, until } from "../harness/index.js";
 import { type ContinuousPublisher, ok, type Sent } from "./helpers.js";
 
 /** The reply to a publish the bus could not confirm. */
@@ -8,7 +8,7 @@ export const unavailable = '{"err":"unavailable"}';
 /** A subscriber an audit checks: it must stay connected for the whole test. */
 export interface Watched {
   readonly name: string;
-  readonly client: Pick<TestClient, "deliveries" | "isOpen">;
+  readonly client: { readonly deliveries: readonly Pick<Delivery, "channel" | "data">[]; readonly isOpen: boolean };
 }
 
 /**
@@ -86,7 +86,7 @@ export async function stopAndFlush(
  */
 export function servedSince(
   publishers: readonly Pick<ContinuousPublisher, "sent" | "tag">[],
-  subscribers: readonly Pick<TestClient, "deliveries">[],
+  subscribers: readonly Pick<Watched["client"], "deliveries">[],
   since: number,
 ): boolean {
   return subscribers.every((sub) =>

@@ -10,8 +10,15 @@ import {
   startNodes,
   subscriber,
 } from "../cluster/helpers.js";
-import { type GatewayProc, type RedisProc, Resources, startRedis, type TestClient, until } from "../harness/index.js";
-import { startFaultProxy } from "./fault-proxy.js";
+import {
+  type GatewayProc,
+  type RedisProc,
+  Resources,
+  startRedis,
+  startTcpProxy,
+  type TestClient,
+  until,
+} from "../harness/index.js";
 
 /**
  * The default PublishTimeoutMs. Against a hung Redis every wait ends at this bound, so the
@@ -38,8 +45,13 @@ const hangs: Hang[] = [
     name: "a proxy that stops forwarding both ways",
     async setUp(resources) {
       const redis = resources.add(await startRedis(), (r) => r.stop());
-      const proxy = resources.add(await startFaultProxy(redis.port), (p) => p.close());
-      return { url: proxy.url, redis, hang: () => proxy.stall(), resume: () => proxy.resume() };
+      const proxy = resources.add(await startTcpProxy(redis.port), (p) => p.close());
+      return {
+        url: `redis://127.0.0.1:${proxy.port}`,
+        redis,
+        hang: () => proxy.blackhole(true),
+        resume: () => proxy.blackhole(false),
+      };
     },
   },
 ];

@@ -11,8 +11,15 @@ import {
   startNodes,
   subscriber,
 } from "../cluster/helpers.js";
-import { type GatewayProc, type RedisProc, Resources, startRedis, until } from "../harness/index.js";
-import { type FaultProxy, startFaultProxy } from "./fault-proxy.js";
+import {
+  type GatewayProc,
+  type RedisProc,
+  Resources,
+  startRedis,
+  startTcpProxy,
+  type TcpProxy,
+  until,
+} from "../harness/index.js";
 
 /** Documented canary timings (docs/operations.md): a period of 1 s, and 1 s to come back. */
 const canaryPeriodMs = 1000;
@@ -26,16 +33,16 @@ async function canaryFailures(gw: GatewayProc): Promise<number> {
 describe("cluster mode: a subscription that dies without an error", () => {
   const resources = new Resources();
   let redis: RedisProc;
-  let proxy: FaultProxy;
+  let proxy: TcpProxy;
   let muted: GatewayProc;
   let healthy: GatewayProc;
   beforeAll(async () => {
     redis = resources.add(await startRedis(), (r) => r.stop());
-    proxy = resources.add(await startFaultProxy(redis.port), (p) => p.close());
+    proxy = resources.add(await startTcpProxy(redis.port), (p) => p.close());
     const env = { ROCKET_PUBLISH_TIMEOUT_MS: String(publishTimeoutMs) };
     // One node reaches Redis through the proxy; both are started together so that each knows the other.
     [muted, healthy] = await Promise.all([
-      startNodes(resources, proxy.url, 1, env).then(([gw]) => gw!),
+      startNodes(resources, `redis://127.0.0.1:${proxy.port}`, 1, env).then(([gw]) => gw!),
       startNodes(resources, redis.url, 1, env).then(([gw]) => gw!),
     ]);
   });

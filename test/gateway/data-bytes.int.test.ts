@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startNodes } from "../cluster/helpers.js";
 import { type GatewayProc, Resources, startGateway, startRedis, TestClient } from "../harness/index.js";
 
 /** `data` values as a client may write them: each must reach every subscriber unchanged. */
@@ -31,7 +32,7 @@ const setups: Setup[] = [
     name: "two gateways through Redis",
     async start(resources) {
       const redis = resources.add(await startRedis(), (r) => r.stop());
-      return Promise.all([1, 2].map(async () => resources.add(await startGateway({ redisUrl: redis.url }), (g) => g.stop())));
+      return startNodes(resources, redis.url, 2);
     },
   },
 ];
