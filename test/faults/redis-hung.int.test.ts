@@ -152,6 +152,11 @@ describe.each(hangs)("Redis hung, not dead: $name", (fault) => {
       expect(answers[name]!.ms, name).toBeLessThan(marginMs);
     }
 
+    // Each node said why it stopped acknowledging (docs/operations.md, "Redis outage").
+    for (const gw of nodes) {
+      expect(gw.proc.lines.some((l) => l.includes('"msg":"bus not ready"') && l.includes("Redis not answering"))).toBe(true);
+    }
+
     // Working again, in the same processes: new subscriptions, new channels, delivery.
     for (const gw of nodes) expect(await readyz(gw)).toBe(200);
     expect(nodes.map((gw) => gw.proc.child.exitCode === null && gw.proc.pid)).toEqual(pids);
