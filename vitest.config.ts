@@ -6,6 +6,11 @@ const chaos = [
   "test/cluster/canary.int.test.ts",
   "packages/bus/test/redis-outage.test.ts",
   "packages/bus/test/redis-canary.test.ts",
+  "test/faults/redis-hung.int.test.ts",
+  "test/faults/cluster-failover.int.test.ts",
+  "test/faults/outage-commands.int.test.ts",
+  "test/faults/silent-subscription.int.test.ts",
+  "test/gateway/drain.int.test.ts",
 ];
 
 /** Tests that keep both cores busy for seconds (hostile input at full speed): run alone, last, so they slow no timing-bound test. */
