@@ -2,8 +2,15 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type GatewayProc, type RedisProc, Resources, startGateway, startRedis, TestClient } from "../harness/index.js";
-import { startRelay } from "../history/relay.js";
+import {
+  type GatewayProc,
+  type RedisProc,
+  Resources,
+  startGateway,
+  startRedis,
+  startTcpProxy,
+  TestClient,
+} from "../harness/index.js";
 import { launchChromium, screenshot } from "./browser.js";
 import { DemoPage } from "./demo-page.js";
 
@@ -118,7 +125,7 @@ describe("the demo on a two-node cluster", () => {
     const start = async () =>
       resources.add(await startGateway({ config, redisUrl: redis.url, env: { ROCKET_SECRET: secret } }), (g) => g.stop());
     let nodeC = await start();
-    const relay = resources.add(await startRelay(nodeC.port), (r) => r.stop());
+    const relay = resources.add(await startTcpProxy(nodeC.port), (r) => r.close());
     const context = await b.page
       .context()
       .browser()
@@ -146,7 +153,7 @@ describe("the demo on a two-node cluster", () => {
     // Said while C's gateway is down and restarting.
     await say(10, 30);
     nodeC = await start();
-    await relay.retarget(nodeC.port);
+    relay.retarget(nodeC.port);
     await c.waitForNote("Reconnected via");
     await say(30, 40);
     await c.waitForMessage("Speaker", "line 39");

@@ -3,14 +3,16 @@ import { createInterface } from "node:readline";
 
 /**
  * The relay's program, run by `node -e`: forwards every TCP connection on its port to
- * 127.0.0.1:<target>. Lines on stdin steer it: `target <port>` sends new connections
- * elsewhere; `freeze` stops reading from every socket, open or opened meanwhile, and
- * closes nothing, so no byte passes either way (a silent partition: what is sent meanwhile
- * waits in the kernel's buffers, as on a network, until `thaw`).
+ * 127.0.0.1:<target>. Lines on stdin steer it: `freeze` stops reading from every socket,
+ * open or opened meanwhile, and closes nothing, so no byte passes either way: a silent
+ * partition. Unlike the harness's TCP proxy, whose blackhole reads and holds everything,
+ * what is sent meanwhile waits in the kernel's buffers, as on a network, so Redis sees its
+ * output buffer for the node grow and drops the connection past its limit, the way a long
+ * partition costs a node messages. `thaw` lets bytes flow again.
  */
 const program = `
 const net = require("node:net");
-let target = Number(process.env.RELAY_TARGET);
+const target = Number(process.env.RELAY_TARGET);
 let frozen = false;
 const sockets = new Set();
 const server = net.createServer((client) => {
@@ -31,8 +33,6 @@ const server = net.createServer((client) => {
 });
 server.listen(0, "127.0.0.1", () => console.log("relay listening " + server.address().port));
 require("node:readline").createInterface({ input: process.stdin }).on("line", (line) => {
-  const m = /^target (\\d+)$/.exec(line);
-  if (m) { target = Number(m[1]); console.log("relay target " + target); }
   if (line === "freeze" || line === "thaw") {
     frozen = line === "freeze";
     for (const s of sockets) { if (frozen) s.pause(); else s.resume(); }
@@ -44,8 +44,6 @@ require("node:readline").createInterface({ input: process.stdin }).on("line", (l
 /** A relay process started by a test. */
 export interface Relay {
   readonly port: number;
-  /** Sends new connections to `port` from now on (open ones stay where they are). */
-  retarget(port: number): Promise<void>;
   /** No byte passes any more, either way; every connection stays open. */
   freeze(): Promise<void>;
   /** Bytes held meanwhile flow again. */
@@ -79,11 +77,6 @@ export async function startRelay(target: number): Promise<Relay> {
   const stdin = child.stdin;
   return {
     port,
-    async retarget(next) {
-      const said = line(new RegExp(`^relay target ${next}$`));
-      stdin.write(`target ${next}\n`);
-      await said;
-    },
     async freeze() {
       const said = line(/^relay freeze$/);
       stdin.write("freeze\n");

@@ -1,8 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { startHaproxy } from "../deploy/haproxy.js";
-import { type GatewayProc, Resources, startGateway, startRedis } from "../harness/index.js";
+import { type GatewayProc, Resources, startGateway, startRedis, startTcpProxy, type TcpProxy } from "../harness/index.js";
 import { historyConfig, secret, tally } from "./helpers.js";
-import { type Relay, startRelay } from "./relay.js";
 import { SdkPublisher, SdkSubscriber, until } from "./sdk-subscriber.js";
 
 const resources = new Resources();
@@ -18,8 +17,8 @@ describe("rolling restart of every gateway behind HAProxy", () => {
     resources.add(gateways, (all) => Promise.all(all.map((g) => g.stop())).then(() => {}));
     // uWS cannot listen again on a port whose drained connections are in TIME_WAIT, so each
     // gateway sits behind a relay with a fixed port and comes back on a new port of its own.
-    const relays: Relay[] = [];
-    for (const gw of gateways) relays.push(resources.add(await startRelay(gw.port), (r) => r.stop()));
+    const relays: TcpProxy[] = [];
+    for (const gw of gateways) relays.push(resources.add(await startTcpProxy(gw.port), (r) => r.close()));
     const lb = resources.add(await startHaproxy(relays.map((r) => `127.0.0.1:${r.port}`)), (h) => h.stop());
     await lb.waitForServers((s) => s.every((x) => x.status === "UP"), "every gateway up");
 
@@ -36,7 +35,7 @@ describe("rolling restart of every gateway behind HAProxy", () => {
       await old.stop();
       const fresh = await start();
       gateways[k] = fresh;
-      await relays[k]?.retarget(fresh.port);
+      relays[k]?.retarget(fresh.port);
       await lb.waitForServers((s) => s.every((x) => x.status === "UP"), `gateway ${k + 1} back`);
       await pub.waitForAcks(50);
     }
