@@ -151,10 +151,11 @@ export class Outbox {
     this.endIfDone();
   }
 
-  /** Closes the socket with `code` now, dropping whatever is queued. */
+  /** Closes the socket with `code` now, dropping whatever is queued: nothing is written after the close. */
   endNow(code: number, reason: string): void {
     if (this.mode === "closed") return;
     this.socket.end(code, reason);
+    this.close();
   }
 
   /** Closes the socket with `code` once every reply requested so far is written. */
