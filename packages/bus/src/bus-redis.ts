@@ -171,6 +171,7 @@ class RedisPubSubBus implements RedisBus {
     this.access = { commands: link.commands, names, isReady: () => this.machine.ready };
     this.filler = new GapFiller({
       read: (keys, after, count) => link.scripts.read(keys, { mode: "after", after, count, start: undefined }),
+      position: (keys) => link.scripts.position(keys),
       deliver: (topic, envelope) => this.hand(topic, envelope),
       lost: (topic) => {
         try {

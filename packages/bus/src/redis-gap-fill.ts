@@ -58,6 +58,8 @@ export function trackPosition(track: HistoryTrack): StreamPosition | undefined {
 export interface GapFillerDeps {
   /** Reads the kept messages of `keys` after offset `after` (at most `count`), and the position. */
   read(keys: HistoryKeys, after: number, count: number): Promise<StoredRange>;
+  /** Reads only the position of `keys` (cheap): undefined when there is no history. */
+  position(keys: HistoryKeys): Promise<StreamPosition | undefined>;
   /** Hands one message to the bus's delivery handler. */
   deliver(topic: string, envelope: Envelope): void;
   /** Messages on `topic` were missed and cannot be read back. */
@@ -109,17 +111,25 @@ export class GapFiller {
   }
 
   /**
-   * Reads every topic that has been quiet for `quietMs` from where it stands. A busy topic
-   * shows a loss by its next offset; a quiet one would not until its next message, so a
-   * subscription lost without any connection event (a slot moved to another shard) is
-   * found this way.
+   * Compares the position of every topic quiet for `quietMs` with where the node stands,
+   * and reads the difference. A busy topic shows a loss by its next offset; a quiet one
+   * would not until its next message, so a loss no event announced is found this way. One
+   * small read per quiet topic, not more often than every `quietMs`.
    */
   checkQuiet(tracks: Iterable<HistoryTrack>, quietMs: number): void {
     const before = performance.now() - quietMs;
     for (const track of tracks) {
       if (track.released || track.filling || track.heardAtMs > before) continue;
       track.heardAtMs = performance.now();
-      this.fill(track);
+      const { epoch, last } = track;
+      this.deps.position(track.keys).then(
+        (position) => {
+          if (track.released || track.filling || track.epoch !== epoch || track.last !== last) return;
+          const behind = position === undefined ? epoch !== undefined : position.epoch !== epoch || position.offset > last;
+          if (behind) this.fill(track);
+        },
+        () => {},
+      );
     }
   }
 

@@ -116,6 +116,8 @@ export interface PublishRequest {
 export interface HistoryScripts {
   publish(keys: HistoryKeys, request: PublishRequest): Promise<StreamPosition>;
   read(keys: HistoryKeys, request: ReadRequest): Promise<StoredRange>;
+  /** The position in the meta hash (one HMGET); undefined when the topic has no history. */
+  position(keys: HistoryKeys): Promise<StreamPosition | undefined>;
 }
 
 type ScriptClient = {
@@ -158,6 +160,10 @@ export function defineHistoryScripts(
         "history publish",
       );
       return { offset: Number(offset), epoch: String(epoch) };
+    },
+    async position(keys) {
+      const [epoch, offset] = await withDeadline(cmd.hmget(keys.meta, "epoch", "offset"), timeoutMs, "HMGET");
+      return epoch === null || epoch === undefined ? undefined : { epoch, offset: Number(offset ?? 0) };
     },
     async read(keys, r) {
       const [epoch, offset, first, raw] = await withDeadline(

@@ -29,6 +29,7 @@ interface PendingRead {
 }
 
 function setup(start: StreamPosition | undefined = { offset: 0, epoch: "E" }) {
+  let stored: StreamPosition | undefined = start;
   const delivered: string[] = [];
   const lost: string[] = [];
   const reads: PendingRead[] = [];
@@ -37,6 +38,7 @@ function setup(start: StreamPosition | undefined = { offset: 0, epoch: "E" }) {
       new Promise<StoredRange>((resolve, reject) => {
         reads.push({ after, count, resolve, reject });
       }),
+    position: async () => stored,
     deliver: (_topic, e) => delivered.push(`${e.position?.offset ?? "-"}:${e.frame.toString()}`),
     lost: (topic) => lost.push(topic),
     active: () => true,
@@ -54,7 +56,10 @@ function setup(start: StreamPosition | undefined = { offset: 0, epoch: "E" }) {
       payload: payload(from + i, epoch ?? "", `m${from + i}`),
     })),
   });
-  return { filler, track, delivered, lost, reads, range };
+  const store = (p: StreamPosition | undefined) => {
+    stored = p;
+  };
+  return { filler, track, delivered, lost, reads, range, store };
 }
 
 /** Lets promise callbacks run. */
@@ -149,16 +154,25 @@ describe("GapFiller", () => {
     expect(delivered).toEqual(["-:presence"]);
   });
 
-  it("reads quiet topics only", async () => {
-    const { filler, track, reads, range } = setup();
+  it("checks quiet topics only, and reads those whose position moved on", async () => {
+    const { filler, track, delivered, reads, range, store } = setup();
     filler.offer(track, envelope(1));
+    store({ offset: 1, epoch: "E" });
     filler.checkQuiet([track], 60_000);
-    expect(reads).toEqual([]);
     filler.checkQuiet([track], 0);
-    expect(reads.map((r) => r.after)).toEqual([1]);
-    reads[0]?.resolve(range(2, 1));
     await settle();
-    expect(track.filling).toBe(false);
+    expect(reads).toEqual([]);
+    store({ offset: 2, epoch: "E" });
+    filler.checkQuiet([track], 0);
+    await settle();
+    expect(reads.map((r) => r.after)).toEqual([1]);
+    reads[0]?.resolve(range(2, 2));
+    await settle();
+    expect(delivered).toEqual(["1:m1", "2:m2"]);
+    store(undefined);
+    filler.checkQuiet([track], 0);
+    await settle();
+    expect(reads).toHaveLength(2);
   });
 
   it("delivers nothing more for a topic the node dropped", async () => {
