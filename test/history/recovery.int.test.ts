@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { waitReady } from "../cluster/helpers.js";
 import { type GatewayProc, type RedisProc, Resources, startGateway, startRedis, TestClient } from "../harness/index.js";
 import { connect, historyConfig, type Position, positioned, subscribeSince, tally } from "./helpers.js";
 
@@ -22,6 +23,7 @@ describe.each(modes)("history and recovery: $name", ({ redis: withRedis }) => {
       shared.add(await startGateway({ config: historyConfig(), ...(redis ? { redisUrl: redis.url } : {}) }), (g) => g.stop());
     pubNode = await start();
     subNode = withRedis ? await start() : pubNode;
+    await Promise.all([waitReady(pubNode), waitReady(subNode)]);
   });
   afterEach(() => resources.close());
   afterAll(() => shared.close());

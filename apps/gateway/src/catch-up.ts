@@ -26,7 +26,9 @@ type Phase = "reading" | "forwarding" | "switching" | "done";
  * sent. Once the node's own count has reached the last message sent (a live message read
  * from the subscriber connection after the history read can be older than the read's end),
  * and the outbox has written everything (`switching`), the socket joins the uWS topic and
- * later messages reach it through uWS's fan-out like everyone else's.
+ * later messages reach it through uWS's fan-out like everyone else's. Frames without a
+ * position (never stored) are not part of the count: a connection catching up gets them
+ * once it has joined the topic.
  */
 export class CatchUp {
   private phase: Phase = "reading";

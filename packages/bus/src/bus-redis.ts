@@ -223,8 +223,7 @@ class RedisPubSubBus implements RedisBus {
   private async startTracking(topic: string, keys: HistoryKeys, history: HistoryOptions): Promise<void> {
     let start: StreamPosition | undefined;
     try {
-      const range = await this.link.scripts.read(keys, { mode: "after", after: 0, count: 0, start: undefined });
-      start = range.epoch === undefined ? undefined : { offset: range.offset, epoch: range.epoch };
+      start = await this.link.scripts.position(keys);
     } catch (err) {
       throw new BusUnavailableError("Redis did not answer the history position", { cause: err });
     }
