@@ -21,6 +21,11 @@ export interface BusContractFactory {
   create(scope: string): Promise<{ bus: Bus; registry: ChannelRegistry }>;
   /** Whether buses of one scope reach each other (false for the in-process bus). */
   readonly multiNode: boolean;
+  /**
+   * Cuts `bus`'s connection that receives messages, as a network or Redis would (`CLIENT
+   * KILL`); absent where nothing can come between a publish and its delivery (in-process).
+   */
+  readonly cutReceiver?: (bus: Bus) => Promise<void>;
 }
 
 interface Received {
@@ -55,7 +60,9 @@ interface Node {
 /**
  * The behaviour every Bus implementation shares: one delivery handler, order,
  * reference-counted unsubscribe, idempotent close, isolation of topics, hubs and scopes, the
- * channel registry, and (for multi-node buses) delivery and one order across nodes.
+ * channel registry, history (offsets, epochs, Size, expiry, reads after a position), and
+ * (for multi-node buses) delivery and one order across nodes, one count of offsets, and
+ * what a node missed read back before anything newer.
  */
 export function runBusContract(name: string, factory: BusContractFactory): void {
   describe(`Bus contract: ${name}`, () => {
@@ -372,6 +379,27 @@ export function runBusContract(name: string, factory: BusContractFactory): void 
         expect(fromA.map((r) => r.position?.offset)).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
         expect(fromB.map((r) => r.text)).toEqual(fromA.map((r) => r.text));
       });
+
+      const cut = factory.cutReceiver;
+      if (cut) {
+        it("reads back what a node missed while its receiving connection was cut, before anything newer", async () => {
+          const s = scope();
+          const keep = { size: 1000, ttlMs: 60_000 };
+          const [a, b] = await Promise.all([node(s), node(s)]);
+          await a.bus.subscribe("/:cut", keep);
+          const publish = async (from: number, to: number) => {
+            for (let i = from; i < to; i++) await b.bus.publishWithHistory("/:cut", head(`c${i}`), keep, format);
+          };
+          await publish(0, 20);
+          await a.waitFor(20);
+          await cut(a.bus);
+          // Published while a has no receiving connection: lost on the way, read back later.
+          await publish(20, 50);
+          const got = await a.waitFor(50, 10_000);
+          expect(got.map((r) => r.position?.offset)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+          expect(a.received).toHaveLength(50);
+        });
+      }
 
       it("delivers a publish once to every node subscribed, the origin included", async () => {
         const s = scope();
