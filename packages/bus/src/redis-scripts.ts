@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { Cluster, Redis } from "ioredis";
 import type { PositionFormat, StreamPosition } from "./bus.js";
 import { withDeadline } from "./redis-link.js";
@@ -8,9 +9,7 @@ import { withDeadline } from "./redis-link.js";
  * delivered frame from the gateway's head and position pieces, stores the whole envelope
  * in the stream under the id `<offset>-0` (exact MAXLEN), renews both keys' expiry and
  * publishes the envelope. Redis runs a script alone, so the stored order is the published
- * order. (The scripts are defined once, when the link is made: ioredis copies the scripts
- * into each auto-pipeline it starts, so one defined later would be missing from a pipeline
- * already under way.)
+ * order.
  *
  * KEYS: meta, stream. ARGV: pub/sub channel, size, ttl ms, epoch to start with, 8-byte
  * stamp, frame head, offset piece, epoch piece, end piece.
@@ -121,44 +120,51 @@ export interface HistoryScripts {
 }
 
 type ScriptClient = {
-  rocketHistoryPublish(...args: (string | number | Uint8Array)[]): Promise<[number, string]>;
   rocketHistoryReadBuffer(...args: (string | number)[]): Promise<[Buffer | null, number, number, [Buffer, Buffer[]][]]>;
 };
 
 /**
- * Defines the scripts on `cmd`. ioredis sends a script with EVAL the first time on each
- * connection and with EVALSHA after, and sends it again when Redis answers NOSCRIPT (a
- * restarted Redis, SCRIPT FLUSH). On a Cluster the first key routes the call; the keys and
- * the channel share one hash tag, so everything the script touches is on that shard.
+ * The history scripts on `cmd`. A publish is an EVALSHA of its own (on the hot path,
+ * without ioredis's script wrapper); when Redis answers NOSCRIPT (just started, SCRIPT
+ * FLUSH) it ran nothing, and the same call goes again as EVAL, which also loads the script.
+ * The read script is an ioredis script command (EVALSHA, EVAL when needed), defined here,
+ * once: ioredis copies a client's scripts into each auto-pipeline it starts, so one defined
+ * later would be missing from a pipeline under way. On a Cluster the first key routes the
+ * call; the keys and the channel share one hash tag, so everything a script touches is on
+ * that shard.
  */
 export function defineHistoryScripts(
   cmd: Redis | Cluster,
   publishCommand: "PUBLISH" | "SPUBLISH",
   timeoutMs: number,
 ): HistoryScripts {
-  cmd.defineCommand("rocketHistoryPublish", { numberOfKeys: 2, lua: publishLua(publishCommand) });
   cmd.defineCommand("rocketHistoryRead", { numberOfKeys: 2, lua: readLua });
   const scripts = cmd as unknown as ScriptClient;
+  const lua = publishLua(publishCommand);
+  const sha = createHash("sha1").update(lua).digest("hex");
   return {
     async publish(keys, r) {
       const { format } = r;
-      const [offset, epoch] = await withDeadline(
-        scripts.rocketHistoryPublish(
-          keys.meta,
-          keys.stream,
-          keys.channel,
-          r.size,
-          r.ttlMs,
-          r.epoch,
-          r.stamp,
-          r.head,
-          format.offset,
-          format.epoch,
-          format.end,
-        ),
-        timeoutMs,
-        "history publish",
-      );
+      const args = [
+        keys.meta,
+        keys.stream,
+        keys.channel,
+        String(r.size),
+        String(r.ttlMs),
+        r.epoch,
+        r.stamp,
+        r.head,
+        format.offset,
+        format.epoch,
+        format.end,
+      ] as (string | Buffer)[];
+      // EVALSHA; a Redis that does not know the script (just started, SCRIPT FLUSH) answers
+      // NOSCRIPT without running anything, and EVAL runs it and keeps it for next time.
+      const sent = cmd.evalsha(sha, 2, ...args).catch((err: unknown) => {
+        if (!(err instanceof Error) || !err.message.startsWith("NOSCRIPT")) throw err;
+        return cmd.eval(lua, 2, ...args);
+      }) as Promise<[number, string]>;
+      const [offset, epoch] = await withDeadline(sent, timeoutMs, "history publish");
       return { offset: Number(offset), epoch: String(epoch) };
     },
     async position(keys) {

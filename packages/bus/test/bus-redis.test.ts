@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RedisClusterProc, type RedisProc, startRedis, startRedisCluster } from "../../../test/harness/index.js";
 import type { Bus } from "../src/index.js";
 import { runBusContract } from "./bus-contract.js";
@@ -49,4 +49,34 @@ runBusContract("Redis Cluster (sharded pub/sub)", {
   multiNode: true,
   create: (scope) => create(cluster.url, scope),
   cutReceiver: (bus) => killSubscriber(cluster.masters, bus),
+});
+
+describe("history scripts", () => {
+  const keep = { size: 10, ttlMs: 60_000 };
+  const format = { offset: ',"offset":', epoch: ',"epoch":"', end: '"}' };
+
+  it("publish again after Redis forgot the script (SCRIPT FLUSH): once each, in order", async () => {
+    for (const [servers, url] of [
+      [[redis], redis.url],
+      [cluster.masters, cluster.url],
+    ] as const) {
+      const got: string[] = [];
+      const { bus } = await create(url, `t${randomUUID().slice(0, 8)}`);
+      try {
+        bus.onDeliver((_topic, frame) => got.push(Buffer.from(frame).toString()));
+        await bus.subscribe("/:flush", keep);
+        await bus.publishWithHistory("/:flush", Buffer.from('{"n":1'), keep, format);
+        for (const server of servers) await server.cli("SCRIPT", "FLUSH");
+        const positions = await Promise.all(
+          [2, 3, 4].map((n) => bus.publishWithHistory("/:flush", Buffer.from(`{"n":${n}`), keep, format)),
+        );
+        expect(positions.map((p) => p.offset)).toEqual([2, 3, 4]);
+        const deadline = Date.now() + 5000;
+        while (got.length < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+        expect(got.map((f) => (JSON.parse(f) as { n: number }).n)).toEqual([1, 2, 3, 4]);
+      } finally {
+        await bus.close();
+      }
+    }
+  });
 });
