@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { waitReady } from "../cluster/helpers.js";
-import { type GatewayProc, type RedisProc, Resources, startGateway, startRedis, TestClient } from "../harness/index.js";
+import { type GatewayProc, type RedisProc, Resources, startGateway, startRedis, TestClient, until } from "../harness/index.js";
 import { connect, historyConfig, type Position, positioned, subscribeSince, tally } from "./helpers.js";
 
 /** The two ways to run: one node on the in-process bus, and two nodes on one Redis. */
@@ -113,7 +113,7 @@ describe.each(modes)("history and recovery: $name", ({ redis: withRedis }) => {
     await witness.waitForDeliveries(total, 15_000);
     const last = start.offset + total;
     for (const { client, since } of recovering) {
-      await until(() => positioned(client, "h:busy").at(-1)?.offset === last, `recovered client at ${last}`);
+      await until(() => positioned(client, "h:busy").at(-1)?.offset === last, 15_000, `recovered client at ${last}`);
       const offsets = positioned(client, "h:busy").map((d) => d.offset);
       const expected = Array.from({ length: last - since }, (_, i) => since + 1 + i);
       expect(tally(expected, offsets)).toEqual({
@@ -181,11 +181,3 @@ describe.each(modes)("history and recovery: $name", ({ redis: withRedis }) => {
     expect(await reader.request({ history: { channel: "", limit: 1 } })).toEqual({ err: "invalid_channel_name" });
   });
 });
-
-async function until(check: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}

@@ -7,9 +7,10 @@ import {
   Resources,
   startGateway,
   startRedisCluster,
+  until,
 } from "../harness/index.js";
 import { connect, filled, historyConfig, type Position, positioned, secret, subscribeSince, tally } from "./helpers.js";
-import { SdkPublisher, SdkSubscriber, until } from "./sdk-subscriber.js";
+import { SdkPublisher, SdkSubscriber } from "./sdk-subscriber.js";
 
 /** The Redis names of a channel with history in the default hub. */
 const keysOf = (channel: string) => ({
@@ -103,7 +104,7 @@ describe("history on Redis Cluster", () => {
     await pub.stop();
 
     const last = pub.acked.at(-1) ?? -1;
-    await until(() => subs.every((s) => s.numbers.includes(last)), "every subscriber at the last acknowledged message", 20_000);
+    await until(() => subs.every((s) => s.numbers.includes(last)), 20_000, "every subscriber at the last acknowledged message");
     for (const s of subs) expect(tally(pub.acked, s.numbers)).toMatchObject({ lost: 0, duplicated: 0, reordered: 0 });
     for (const s of subs) expect(s.gaps).toEqual([]);
     // The history moved with the slot, and the nodes read back what the move cost them.

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { startHaproxy } from "../deploy/haproxy.js";
-import { type GatewayProc, Resources, startGateway, startRedis, startTcpProxy, type TcpProxy } from "../harness/index.js";
+import { type GatewayProc, Resources, startGateway, startRedis, startTcpProxy, type TcpProxy, until } from "../harness/index.js";
 import { historyConfig, secret, tally } from "./helpers.js";
-import { SdkPublisher, SdkSubscriber, until } from "./sdk-subscriber.js";
+import { SdkPublisher, SdkSubscriber } from "./sdk-subscriber.js";
 
 const resources = new Resources();
 afterEach(() => resources.close());
@@ -43,7 +43,11 @@ describe("rolling restart of every gateway behind HAProxy", () => {
 
     const acked = pub.acked;
     const last = acked.at(-1) ?? 0;
-    await until(() => subscribers.every((s) => s.numbers.includes(last)), "every subscriber at the last acknowledged message");
+    await until(
+      () => subscribers.every((s) => s.numbers.includes(last)),
+      15_000,
+      "every subscriber at the last acknowledged message",
+    );
     const counts = subscribers.map((s) => tally(acked, s.numbers));
     for (const c of counts) expect(c).toMatchObject({ lost: 0, duplicated: 0, reordered: 0 });
     // The restarts really dropped the clients (1001 from the drains), and each came back recovered.

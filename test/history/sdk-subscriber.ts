@@ -116,12 +116,3 @@ export class SdkPublisher {
     await this.client.close();
   }
 }
-
-/** Resolves once `check` holds (polled every 20 ms); the error names `what`. */
-export async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
