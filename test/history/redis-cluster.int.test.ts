@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { hashSlot } from "../../packages/bus/src/redis-slot.js";
 import { waitReady } from "../cluster/helpers.js";
 import {
   type GatewayProc,
@@ -50,9 +51,11 @@ describe("history on Redis Cluster", () => {
       const owner = owners[k] as RedisProc;
       const probe = await connect(resources, b);
       starts.push((await subscribeSince(probe, channel, {})) as unknown as Position);
+      const keys = keysOf(channel);
+      expect(new Set(Object.values(keys).map(hashSlot)).size, channel).toBe(1);
+      // The subscription is on the owner of the keys' slot: its shard channel has b's subscriber.
+      expect(await owner.cli("PUBSUB", "SHARDNUMSUB", keys.channel), channel).toBe(`${keys.channel}\n1`);
       probe.close();
-      const slots = await Promise.all(Object.values(keysOf(channel)).map((name) => owner.cli("CLUSTER", "KEYSLOT", name)));
-      expect(new Set(slots).size, channel).toBe(1);
     }
     const pub = await connect(resources, a);
     for (const channel of channels) {
@@ -62,6 +65,7 @@ describe("history on Redis Cluster", () => {
     for (const [k, channel] of channels.entries()) {
       const owner = owners[k] as RedisProc;
       expect(await owner.cli("XLEN", keysOf(channel).stream)).toBe("200");
+      expect(await owner.cli("EXISTS", keysOf(channel).meta)).toBe("1");
       const start = starts[k] as Position;
       const back = await connect(resources, b);
       expect(await subscribeSince(back, channel, start)).toEqual({

@@ -184,8 +184,12 @@ class RedisPubSubBus implements RedisBus {
       observer,
       logger,
     });
-    // First of the restore steps: what the pub/sub hiccup cost is read back once resubscribed.
-    this.steps.push({ name: "history", run: async () => this.filler.resume(this.subscriptions.tracks()) });
+    // First of the restore steps: the publish scripts (a restarted Redis has none), and what
+    // the pub/sub hiccup cost, read back once resubscribed.
+    this.steps.push(
+      { name: "history scripts", run: () => link.scripts.reload() },
+      { name: "history", run: async () => this.filler.resume(this.subscriptions.tracks()) },
+    );
     const quietMs = options.quietCheckMs ?? 5000;
     this.quietTimer = setInterval(() => {
       if (this.machine.ready) this.filler.checkQuiet(this.subscriptions.tracks(), quietMs);

@@ -115,7 +115,9 @@ export function createClusterLink(target: Extract<RedisTarget, { kind: "redis-cl
   return {
     kind: "redis-cluster",
     commands: redisCommands(cmd, timeoutMs),
-    scripts: defineHistoryScripts(cmd, "SPUBLISH", timeoutMs),
+    scripts: defineHistoryScripts(cmd, "SPUBLISH", timeoutMs, (lua) =>
+      Promise.all(cmd.nodes("master").map((master) => master.script("LOAD", lua))),
+    ),
     get commandsUp() {
       return cmdUp.up;
     },

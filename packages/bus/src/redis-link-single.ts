@@ -48,7 +48,7 @@ export function createSingleLink(target: Extract<RedisTarget, { kind: "redis" }>
   return {
     kind: "redis",
     commands: redisCommands(cmd, timeoutMs),
-    scripts: defineHistoryScripts(cmd, "PUBLISH", timeoutMs),
+    scripts: defineHistoryScripts(cmd, "PUBLISH", timeoutMs, (lua) => cmd.script("LOAD", lua)),
     get commandsUp() {
       return cmdUp.up;
     },

@@ -40,10 +40,14 @@ return {offset, epoch}
 `;
 }
 
-/** A publish script's text and its SHA1 (what EVALSHA names it by). */
+/** A publish script's text, its SHA1 (what EVALSHA names it by), and whether Redis has it. */
 interface PublishScript {
   readonly lua: string;
   readonly sha: string;
+  /** SCRIPT LOAD went through on every master since the last restore. */
+  loaded: boolean;
+  /** The SCRIPT LOAD under way; publishes wait for it, in order. Never rejects. */
+  loading: Promise<void> | undefined;
 }
 
 /**
@@ -129,6 +133,8 @@ export interface HistoryScripts {
   read(keys: HistoryKeys, request: ReadRequest): Promise<StoredRange>;
   /** The position in the meta hash (one HMGET); undefined when the topic has no history. */
   position(keys: HistoryKeys): Promise<StreamPosition | undefined>;
+  /** Loads every publish script made so far again (a restore: Redis may have restarted without them). */
+  reload(): Promise<void>;
 }
 
 type ScriptClient = {
@@ -137,8 +143,11 @@ type ScriptClient = {
 
 /**
  * The history scripts on `cmd`. A publish is an EVALSHA of its own (on the hot path,
- * without ioredis's script wrapper); when Redis answers NOSCRIPT (just started, SCRIPT
- * FLUSH) it ran nothing, and the same call goes again as EVAL, which also loads the script.
+ * without ioredis's script wrapper). Each publish script is loaded with SCRIPT LOAD on every
+ * master before its first use (publishes wait for it, in order) and again on every restore,
+ * so that EVALSHA finds it: were one publish answered NOSCRIPT and sent again as EVAL, a
+ * later publish could overtake it. Should Redis still answer NOSCRIPT (SCRIPT FLUSH while
+ * running) the script ran nothing and the call goes again as EVAL, which also loads it.
  * The read script is an ioredis script command (EVALSHA, EVAL when needed), defined here,
  * once: ioredis copies a client's scripts into each auto-pipeline it starts, so one defined
  * later would be missing from a pipeline under way. On a Cluster the first key routes the
@@ -149,11 +158,27 @@ export function defineHistoryScripts(
   cmd: Redis | Cluster,
   publishCommand: "PUBLISH" | "SPUBLISH",
   timeoutMs: number,
+  /** SCRIPT LOAD on every master. */
+  loadEverywhere: (lua: string) => Promise<unknown>,
 ): HistoryScripts {
   cmd.defineCommand("rocketHistoryRead", { numberOfKeys: 2, lua: readLua });
   const scripts = cmd as unknown as ScriptClient;
   /** Publish scripts by their pieces, then by `size:ttlMs`. */
   const publishScripts = new WeakMap<PositionFormat, Map<string, PublishScript>>();
+  const made = new Set<PublishScript>();
+  const load = (script: PublishScript): Promise<void> => {
+    script.loading ??= withDeadline(loadEverywhere(script.lua), timeoutMs, "SCRIPT LOAD").then(
+      () => {
+        script.loaded = true;
+        script.loading = undefined;
+      },
+      () => {
+        // Sent all the same: EVALSHA, then EVAL if Redis does not have it.
+        script.loading = undefined;
+      },
+    );
+    return script.loading;
+  };
   const publishScript = (format: PositionFormat, size: number, ttlMs: number): PublishScript => {
     let bySettings = publishScripts.get(format);
     if (bySettings === undefined) {
@@ -164,23 +189,32 @@ export function defineHistoryScripts(
     let script = bySettings.get(id);
     if (script === undefined) {
       const lua = publishLua(publishCommand, format, size, ttlMs);
-      script = { lua, sha: createHash("sha1").update(lua).digest("hex") };
+      script = { lua, sha: createHash("sha1").update(lua).digest("hex"), loaded: false, loading: undefined };
       bySettings.set(id, script);
+      made.add(script);
     }
     return script;
   };
   return {
     async publish(keys, r) {
-      const { lua, sha } = publishScript(r.format, r.size, r.ttlMs);
+      const script = publishScript(r.format, r.size, r.ttlMs);
       const args = [keys.meta, keys.stream, keys.channel, r.epoch, r.stamp, r.head] as (string | Buffer)[];
-      // EVALSHA; a Redis that does not know the script (just started, SCRIPT FLUSH, a script
-      // new to it) answers NOSCRIPT without running anything, and EVAL runs it and keeps it.
-      const sent = cmd.evalsha(sha, 2, ...args).catch((err: unknown) => {
-        if (!(err instanceof Error) || !err.message.startsWith("NOSCRIPT")) throw err;
-        return cmd.eval(lua, 2, ...args);
-      }) as Promise<[number, string]>;
+      const send = () =>
+        cmd.evalsha(script.sha, 2, ...args).catch((err: unknown) => {
+          if (!(err instanceof Error) || !err.message.startsWith("NOSCRIPT")) throw err;
+          return cmd.eval(script.lua, 2, ...args);
+        }) as Promise<[number, string]>;
+      const sent = script.loaded ? send() : load(script).then(send);
       const [offset, epoch] = await withDeadline(sent, timeoutMs, "history publish");
       return { offset: Number(offset), epoch: String(epoch) };
+    },
+    async reload() {
+      await Promise.all(
+        [...made].map((script) => {
+          script.loaded = false;
+          return load(script);
+        }),
+      );
     },
     async position(keys) {
       const [epoch, offset] = await withDeadline(cmd.hmget(keys.meta, "epoch", "offset"), timeoutMs, "HMGET");
