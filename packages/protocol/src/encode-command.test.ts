@@ -11,6 +11,7 @@ const command: fc.Arbitrary<Command> = fc.oneof(
     access: fc.constantFrom("read-only" as const, "read-write" as const),
     secret: fc.string({ unit: "binary" }),
   }),
+  fc.record({ type: fc.constant("auth" as const), token: fc.string({ unit: "binary", minLength: 1 }) }),
   fc.record({
     type: fc.constantFrom("subscribe" as const, "unsubscribe" as const),
     channel: fc.oneof(fc.string({ unit: "binary" }), fc.jsonValue()),
