@@ -48,7 +48,7 @@ describe("command and publish rates", () => {
     expect(await rw.auth("read-write", "rw")).toEqual({ ok: true });
     const c = await connect();
     const started = performance.now();
-    const frames = [
+    const frames: object[] = [
       { auth: { access: "read-only", secret: "" } },
       ...Array.from({ length: 59 }, () => ({ unsubscribe: { channel: "x" } })),
     ];
