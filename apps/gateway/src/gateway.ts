@@ -72,6 +72,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     onRunning: () => fanOut.start(),
     afterDrain: async () => {
       fanOut.stop();
+      registry.close();
       await bus.close();
     },
   });

@@ -66,6 +66,7 @@ async function main(): Promise<void> {
       logger,
       publishTimeoutMs: config.publishTimeoutMs,
       node,
+      channelTtlSeconds: config.limits.channelTtlSeconds,
     }),
   );
   const fds = connectionsUnderFdLimit();
@@ -225,6 +226,7 @@ function busObserver(metrics: Metrics): BusObserver & RegistryObserver {
     reconnected: () => metrics.busReconnects.inc(),
     subscribedTopics: (count) => metrics.busSubscribedTopics.set(count),
     knownChannels: (count) => metrics.busRegistryChannels.set(count),
+    channelsExpired: (count) => metrics.busRegistryExpired.inc(count),
     canaryFailed: () => metrics.canaryFailures.inc(),
   };
 }
