@@ -6,7 +6,15 @@ const chaos = [
   "test/cluster/canary.int.test.ts",
   "packages/bus/test/redis-outage.test.ts",
   "packages/bus/test/redis-canary.test.ts",
+  "test/faults/redis-hung.int.test.ts",
+  "test/faults/cluster-failover.int.test.ts",
+  "test/faults/outage-commands.int.test.ts",
+  "test/faults/silent-subscription.int.test.ts",
+  "test/gateway/drain.int.test.ts",
 ];
+
+/** Tests that keep both cores busy for seconds (hostile input at full speed): run alone, last, so they slow no timing-bound test. */
+const heavy = ["test/hostile/fuzz.int.test.ts"];
 
 export default defineConfig({
   test: {
@@ -28,7 +36,7 @@ export default defineConfig({
             "apps/*/test/**/*.test.ts",
             "test/**/*.test.ts",
           ],
-          exclude: ["**/node_modules/**", "**/dist/**", ...chaos],
+          exclude: ["**/node_modules/**", "**/dist/**", ...chaos, ...heavy],
           sequence: { groupOrder: 0 },
         },
       },
@@ -40,6 +48,15 @@ export default defineConfig({
           // One file at a time, after everything else, so no other test competes for the CPU.
           poolOptions: { forks: { singleFork: true } },
           sequence: { groupOrder: 1 },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: "heavy",
+          include: heavy,
+          poolOptions: { forks: { singleFork: true } },
+          sequence: { groupOrder: 2 },
         },
       },
     ],

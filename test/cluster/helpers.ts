@@ -1,11 +1,47 @@
 import { expect } from "vitest";
-import { type GatewayProc, type Resources, startGateway, TestClient, until } from "../harness/index.js";
+import {
+  type GatewayProc,
+  type RedisClusterProc,
+  type RedisProc,
+  type Resources,
+  startGateway,
+  TestClient,
+  until,
+} from "../harness/index.js";
+
+/** `ROCKET_PUBLISH_TIMEOUT_MS` in fault tests: small, so that its bound is tested quickly. */
+export const publishTimeoutMs = 500;
+
+/**
+ * Slack on top of a documented time bound, where the bound is the promise under test: the
+ * tests run on a busy 2-core machine, so replies and timers come late, never early.
+ */
+export const marginMs = 1000;
+
+/**
+ * How soon a gateway serves again once Redis is back (docs/operations.md, "Redis outage"):
+ * it reconnects within 500 ms and waits at most 2000 ms for the other gateways.
+ */
+export const recoveryBoundMs = 500 + 2000;
 
 /** The read-write secret the harness gives every gateway. */
 export const secret = "test-secret";
 
 /** The Redis channel of a channel in the default hub "/". */
 export const redisChannel = (channel: string, hub = "/") => `rocket:msg:${hub}:${channel}`;
+
+/** One channel of the default hub per master of `cluster` (`shard-<n>`), with its owner. */
+export async function channelPerShard(
+  cluster: RedisClusterProc,
+  shards: number,
+): Promise<{ channels: string[]; owners: RedisProc[] }> {
+  const byMaster = new Map<RedisProc, string>();
+  for (let i = 0; byMaster.size < shards && i < 1000; i++) {
+    const owner = await cluster.ownerOf(redisChannel(`shard-${i}`));
+    if (!byMaster.has(owner)) byMaster.set(owner, `shard-${i}`);
+  }
+  return { channels: [...byMaster.values()], owners: [...byMaster.keys()] };
+}
 
 /** The /readyz status code. */
 export async function readyz(gw: GatewayProc): Promise<number> {
@@ -99,7 +135,7 @@ export class ContinuousPublisher {
   constructor(
     readonly client: TestClient,
     readonly tag: string,
-    channel: string,
+    readonly channel: string,
   ) {
     this.done = (async () => {
       for (let i = 0; this.running; i++) {

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { stringify } from "yaml";
-import { freePort, type Proc, startProcess } from "../harness/index.js";
+import { freePort, type Proc, requireProgram, startProcess } from "../harness/index.js";
 import { prometheusYml, readYaml } from "./files.js";
 
 interface ScrapeConfig {
@@ -173,7 +173,7 @@ export async function startPrometheus(
 /** Runs promtool (with `stdin` piped in, for `check metrics`); resolves with its exit code and output. */
 export function promtool(args: readonly string[], stdin?: string): Promise<{ code: number | null; output: string }> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn("promtool", args, { stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn(requireProgram("promtool"), args, { stdio: ["pipe", "pipe", "pipe"] });
     let output = "";
     child.stdout.on("data", (d: Buffer) => {
       output += d.toString();

@@ -1,17 +1,18 @@
 import { mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { type Browser, chromium, type Page } from "playwright-core";
-
-/** Debian's Chromium; Playwright never downloads a browser here. */
-export const chromiumPath = "/usr/bin/chromium";
+import { requireProgram } from "../harness/index.js";
 
 /** Where screenshots go (git-ignored). */
 export const artifactsDir = fileURLToPath(new URL("../../test-artifacts/e2e/", import.meta.url));
 
-/** Starts a headless Chromium with its own fresh profile; `close()` ends the process. */
+/**
+ * Starts a headless Chromium (`chromium` on the PATH; Playwright never downloads a browser
+ * here) with its own fresh profile; `close()` ends the process.
+ */
 export function launchChromium(): Promise<Browser> {
   return chromium.launch({
-    executablePath: chromiumPath,
+    executablePath: requireProgram("chromium"),
     headless: true,
     timeout: 30_000,
     args: [

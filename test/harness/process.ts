@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createInterface } from "node:readline";
+import { requireProgram } from "./programs.js";
 
 /** A child process started by a test, with its output kept line by line. */
 export interface Proc {
@@ -16,20 +17,25 @@ export interface Proc {
   stop(graceMs?: number): Promise<void>;
 }
 
+/**
+ * Starts `command` (a path, or a program looked up on PATH: a missing one throws at once,
+ * naming its Debian package) with its output kept line by line.
+ */
 export function startProcess(
   command: string,
   args: readonly string[],
   options: { env?: NodeJS.ProcessEnv; cwd?: string } = {},
 ): Proc {
-  const child = spawn(command, args, { env: options.env ?? process.env, cwd: options.cwd, stdio: ["ignore", "pipe", "pipe"] });
+  const executable = command.includes("/") ? command : requireProgram(command);
+  const child = spawn(executable, args, { env: options.env ?? process.env, cwd: options.cwd, stdio: ["ignore", "pipe", "pipe"] });
   const lines: string[] = [];
   const stderr: string[] = [];
   const waiters = new Set<(line: string) => void>();
-  createInterface({ input: child.stdout! }).on("line", (line) => {
+  createInterface({ input: child.stdout }).on("line", (line) => {
     lines.push(line);
     for (const w of [...waiters]) w(line);
   });
-  createInterface({ input: child.stderr! }).on("line", (line) => {
+  createInterface({ input: child.stderr }).on("line", (line) => {
     stderr.push(line);
     lines.push(line);
     for (const w of [...waiters]) w(line);
@@ -39,6 +45,12 @@ export function startProcess(
     child.on("exit", (code, signal) => {
       done = true;
       resolve({ code, signal });
+    });
+    // A process that could not be started (not executable, say) never exits: end its waits now.
+    child.on("error", (err) => {
+      lines.push(`${command}: ${err.message}`);
+      done = true;
+      resolve({ code: null, signal: null });
     });
   });
   const proc: Proc = {
@@ -96,9 +108,9 @@ export class Resources {
   }
   async close(): Promise<void> {
     const errors: unknown[] = [];
-    while (this.stops.length > 0) {
+    for (let stop = this.stops.pop(); stop !== undefined; stop = this.stops.pop()) {
       try {
-        await this.stops.pop()!();
+        await stop();
       } catch (err) {
         errors.push(err);
       }

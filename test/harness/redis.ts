@@ -10,8 +10,12 @@ export interface RedisProc {
   proc: Proc;
   /** Runs redis-cli against this server and returns its output. */
   cli(...args: string[]): Promise<string>;
-  /** SIGKILL, no shutdown save. */
+  /** SIGKILL, no shutdown save; the signal is sent before this returns its promise. */
   kill9(): Promise<void>;
+  /** SIGSTOP: the server hangs with every connection open (a hung, not a dead, Redis). */
+  pause(): void;
+  /** SIGCONT after `pause`. */
+  resume(): void;
   /** Starts a new redis-server on the same port (after kill9/stop). */
   restart(): Promise<void>;
   stop(): Promise<void>;
@@ -47,10 +51,20 @@ export async function startRedis(extraArgs: readonly string[] = []): Promise<Red
       redis.proc.kill("SIGKILL");
       await redis.proc.exited;
     },
+    pause() {
+      redis.proc.kill("SIGSTOP");
+    },
+    resume() {
+      redis.proc.kill("SIGCONT");
+    },
     async restart() {
       redis.proc = await launch();
     },
-    stop: () => redis.proc.stop(),
+    stop() {
+      // A stopped process would only see SIGTERM once continued.
+      redis.proc.kill("SIGCONT");
+      return redis.proc.stop();
+    },
   };
   return redis;
 }

@@ -101,11 +101,11 @@ export function createGateway(deps: GatewayDeps): Gateway {
 
   const probes = { metrics, isReady: lifecycle.isReady, readiness: lifecycle.readiness, version: deps.version };
   registerHttpRoutes(app, { ...probes, hubs, staticFiles: deps.staticFiles, serveMetrics: config.metricsPort === undefined });
-  const listeners: Listener[] = [{ app, port: config.port }];
+  const listeners: Listener[] = [{ app, port: config.port, closeOnDrain: true }];
   if (config.metricsPort !== undefined) {
     const metricsApp = uws.App();
     registerHttpRoutes(metricsApp, { ...probes, hubs: [], staticFiles: undefined, serveMetrics: true });
-    listeners.push({ app: metricsApp, port: config.metricsPort });
+    listeners.push({ app: metricsApp, port: config.metricsPort, closeOnDrain: false });
   }
 
   return {

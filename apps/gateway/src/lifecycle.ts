@@ -25,6 +25,11 @@ export interface LifecycleDeps {
 export interface Listener {
   readonly app: TemplatedApp;
   readonly port: number;
+  /**
+   * Stops listening when the drain starts (the clients' port). A listener without it (the
+   * metrics port) stays open until the drain ends, so probes and scrapes watch the drain.
+   */
+  readonly closeOnDrain: boolean;
 }
 
 export interface Lifecycle {
@@ -41,21 +46,22 @@ export interface Lifecycle {
 
 /**
  * The gateway's lifecycle, an idempotent state machine `running → draining → closed`:
- * /readyz fails first, upgrades get 503, listening stops, clients are closed with "going
+ * /readyz fails first, upgrades get 503, the clients' port stops listening (the metrics port
+ * only once the drain is over), clients are closed with "going
  * away" spread over the drain window (so they do not all reconnect at once), then the bus
  * closes; a second shutdown returns the same promise.
  */
 export function createLifecycle(deps: LifecycleDeps): Lifecycle {
   const { uws, logger, connections } = deps;
-  const listenSockets: us_listen_socket[] = [];
+  const listenSockets: { token: us_listen_socket; closeOnDrain: boolean }[] = [];
   let state: GatewayState = "created";
   let shutdownPromise: Promise<void> | undefined;
 
-  const listen = ({ app, port }: Listener) =>
+  const listen = ({ app, port, closeOnDrain }: Listener) =>
     new Promise<number>((resolve, reject) => {
       app.listen(deps.host, port, (token) => {
         if (!token) return reject(new Error(`cannot listen on ${deps.host}:${port} (in use, or not an address of this host)`));
-        listenSockets.push(token);
+        listenSockets.push({ token, closeOnDrain });
         resolve(uws.us_socket_local_port(token));
       });
     });
@@ -71,6 +77,15 @@ export function createLifecycle(deps: LifecycleDeps): Lifecycle {
         if (connections.has(ws)) ws.end(CloseCode.GoingAway, "server shutting down");
       }
       if (i + perStep < sockets.length) await new Promise((r) => setTimeout(r, windowMs / steps));
+    }
+  };
+
+  /** Closes the listening sockets that close at the drain's start (`first`), or all that are left. */
+  const stopListening = (first: boolean): void => {
+    for (const listener of [...listenSockets]) {
+      if (first && !listener.closeOnDrain) continue;
+      uws.us_listen_socket_close(listener.token);
+      listenSockets.splice(listenSockets.indexOf(listener), 1);
     }
   };
 
@@ -91,11 +106,11 @@ export function createLifecycle(deps: LifecycleDeps): Lifecycle {
     shutdown() {
       shutdownPromise ??= (async () => {
         state = "draining";
-        for (const token of listenSockets) uws.us_listen_socket_close(token);
-        listenSockets.length = 0;
+        stopListening(true);
         logger.info({ clients: connections.size, drainTimeoutMs: deps.drainTimeoutMs }, "closing clients with 1001");
         await closeSpread();
         await deps.afterDrain();
+        stopListening(false);
         state = "closed";
       })();
       return shutdownPromise;

@@ -28,7 +28,7 @@ export function loadNativeUws(): Uws {
     throw new NativeUwsError(
       `uWebSockets.js's native binary did not load for Node ${process.version} on ${process.platform}-${process.arch}` +
         (process.env.UWS_USE_FALLBACK ? " (UWS_USE_FALLBACK is set: unset it)" : "") +
-        "; Rocket refuses to run on the pure-JS fallback. Reinstall with a supported Node.js (20 or 22).",
+        "; Rocket refuses to run on the pure-JS fallback. Run it on Node.js 20, the newest release the uWebSockets.js build ships a binary for.",
     );
   }
   return uws;

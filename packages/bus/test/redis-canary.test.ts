@@ -1,10 +1,9 @@
 import { Redis } from "ioredis";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { type RedisProc, Resources, startRedis } from "../../../test/harness/index.js";
+import { type RedisProc, Resources, startRedis, startTcpProxy } from "../../../test/harness/index.js";
 import type { Bus } from "../src/index.js";
 import { EventLog } from "./events.js";
 import { readyRedisBus } from "./redis-bus.js";
-import { startTcpProxy } from "./tcp-proxy.js";
 
 type Happening = { kind: "ready"; ready: boolean; reason: string } | { kind: "canaryFailed" } | { kind: "deliver"; text: string };
 

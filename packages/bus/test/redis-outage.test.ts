@@ -1,9 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { type RedisProc, Resources, startRedis, until } from "../../../test/harness/index.js";
+import { type RedisProc, Resources, startRedis, startTcpProxy, until } from "../../../test/harness/index.js";
 import { BusUnavailableError, type ChannelRegistry, type RedisBus } from "../src/index.js";
 import { EventLog } from "./events.js";
 import { readyRedisNode } from "./redis-bus.js";
-import { startTcpProxy } from "./tcp-proxy.js";
 
 type Happening =
   | { node: string; kind: "ready"; ready: boolean; reason: string }

@@ -1,7 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { Resources, startGateway, TestClient, until } from "../../../test/harness/index.js";
+import { Resources, startGateway, startTcpProxy, TestClient, until } from "../../../test/harness/index.js";
 import { type ClientOptions, RocketClient, RocketError } from "../src/index.js";
-import { startTcpProxy } from "./tcp-proxy.js";
 import { nextState } from "./wait.js";
 
 const resources = new Resources();

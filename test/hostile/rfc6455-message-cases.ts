@@ -1,0 +1,250 @@
+import { closePayload, Opcode } from "../harness/raw-websocket.js";
+import {
+  authReadOnly,
+  authWithSecretBytes,
+  awaitFrame,
+  binary,
+  bytes,
+  close,
+  closeFrame,
+  euroSecret,
+  fragmented,
+  frame,
+  invalidData,
+  logout,
+  more,
+  ok,
+  pieces,
+  ping,
+  pong,
+  type RfcCase,
+  reply,
+  text,
+  utf8,
+} from "./rfc6455-case.js";
+
+/** RFC 6455 cases: fragmentation, UTF-8. */
+export const fragmentation: RfcCase[] = [
+  {
+    group: "fragmentation",
+    name: "a text message in two fragments",
+    writes: fragmented(Opcode.Text, ['{"logout"', ":true}"]),
+    expect: [reply(ok)],
+    ending: "open",
+  },
+  {
+    group: "fragmentation",
+    name: "a text message in one-byte fragments",
+    writes: fragmented(Opcode.Text, [...logout]),
+    expect: [reply(ok)],
+    ending: "open",
+  },
+  {
+    group: "fragmentation",
+    name: "a binary message in fragments",
+    writes: fragmented(Opcode.Binary, ['{"logo', "ut", '":true}']),
+    expect: [reply(ok)],
+    ending: "open",
+  },
+  {
+    group: "fragmentation",
+    name: "empty fragments at the start and the end",
+    writes: fragmented(Opcode.Text, ["", "", logout, ""]),
+    expect: [reply(ok)],
+    ending: "open",
+  },
+  {
+    group: "fragmentation",
+    name: "a 100-fragment message in one write",
+    writes: [Buffer.concat(fragmented(Opcode.Text, [logout, ...Array.from({ length: 99 }, () => " ")]))],
+    expect: [reply(ok)],
+    ending: "open",
+  },
+  {
+    group: "fragmentation",
+    name: "a ping between fragments is answered at once",
+    writes: [text('{"logout"', { fin: false }), ping("mid"), more(":true}")],
+    expect: [pong("mid"), reply(ok)],
+    ending: "open",
+  },
+  {
+    group: "fragmentation",
+    name: "three pings between fragments",
+    writes: [
+      Buffer.concat([text("{", { fin: false }), ping("1"), more('"logout"', false), ping("2"), ping("3"), more(":true}")]),
+    ],
+    expect: [pong("1"), pong("2"), pong("3"), reply(ok)],
+    ending: "open",
+  },
+  {
+    group: "fragmentation",
+    name: "a pong between fragments",
+    writes: [text('{"logout"', { fin: false }), frame(Opcode.Pong, "mid"), more(":true}")],
+    expect: [reply(ok)],
+    ending: "open",
+  },
+  {
+    group: "fragmentation",
+    name: "a ping split over writes between fragments",
+    writes: [text('{"logout"', { fin: false }), ...pieces(ping("split"), 3), more(":true}")],
+    expect: [pong("split"), reply(ok)],
+    ending: "open",
+  },
+  {
+    group: "fragmentation",
+    name: "a close between fragments ends the connection; the message is dropped",
+    writes: [text('{"logout"', { fin: false }), closeFrame(closePayload(1000)), more(":true}")],
+    expect: [close(1000)],
+    ending: "close",
+  },
+  {
+    group: "fragmentation",
+    name: "a continuation frame with no message started",
+    writes: [more(logout)],
+    expect: [],
+    ending: "cut",
+    deviation: "protocolErrorCut",
+  },
+  {
+    group: "fragmentation",
+    name: "an unfinished continuation frame with no message started",
+    writes: [more(logout, false)],
+    expect: [],
+    ending: "cut",
+    deviation: "protocolErrorCut",
+  },
+  {
+    group: "fragmentation",
+    name: "a new text frame while a fragmented message is open",
+    writes: [text('{"logout"', { fin: false }), text(logout)],
+    expect: [],
+    ending: "cut",
+    deviation: "protocolErrorCut",
+  },
+  {
+    group: "fragmentation",
+    name: "a binary frame inside a fragmented text message is appended to it",
+    writes: [text('{"log', { fin: false }), binary('out":true}'), more(logout)],
+    expect: [reply(ok), reply(ok)],
+    ending: "open",
+    deviation: "dataFrameInsideFragments",
+  },
+  {
+    group: "fragmentation",
+    name: "a text frame after a ping inside a fragmented message is appended to it",
+    writes: [text('{"log', { fin: false }), ping("p"), text('out":true}'), more(logout)],
+    expect: [pong("p"), reply(ok), reply(ok)],
+    ending: "open",
+    deviation: "dataFrameInsideFragments",
+  },
+  {
+    group: "fragmentation",
+    name: "fragments that are each valid JSON make one message that is not",
+    writes: fragmented(Opcode.Text, [logout, logout]),
+    expect: [reply(invalidData)],
+    ending: "open",
+  },
+];
+
+export const utf8Cases: RfcCase[] = [
+  ...(
+    [
+      ["two-byte", "é"],
+      ["three-byte", "€"],
+      ["four-byte", "𝄞"],
+      ["U+FEFF inside a string", "\ufeff"],
+      ["noncharacters U+FFFE and U+FFFF", "\ufffe\uffff"],
+      ["U+10FFFF", "\u{10ffff}"],
+    ] as const
+  ).map(
+    ([what, chars]): RfcCase => ({
+      group: "utf-8",
+      name: `valid ${what} characters`,
+      writes: [text(authReadOnly(chars))],
+      expect: [reply(ok)],
+      ending: "open",
+    }),
+  ),
+  {
+    group: "utf-8",
+    name: "valid text split inside multi-byte characters, one byte per fragment",
+    writes: fragmented(
+      Opcode.Text,
+      [...utf8(euroSecret)].map((b) => bytes(b)),
+    ),
+    expect: [reply(ok)],
+    ending: "open",
+  },
+  {
+    group: "utf-8",
+    name: "a four-byte character split 1+3 across fragments",
+    writes: (() => {
+      const all = utf8(authReadOnly("𝄞"));
+      const at = all.indexOf(0xf0) + 1;
+      return fragmented(Opcode.Text, [all.subarray(0, at), all.subarray(at)]);
+    })(),
+    expect: [reply(ok)],
+    ending: "open",
+  },
+  ...(
+    [
+      ["a lone continuation byte", bytes(0x80)],
+      ["an overlong two-byte form of '/'", bytes(0xc0, 0xaf)],
+      ["an overlong three-byte form", bytes(0xe0, 0x80, 0xaf)],
+      ["an overlong four-byte form", bytes(0xf0, 0x80, 0x80, 0xaf)],
+      ["a UTF-16 surrogate (U+D800)", bytes(0xed, 0xa0, 0x80)],
+      ["a surrogate pair encoded as two characters", bytes(0xed, 0xa0, 0x80, 0xed, 0xb0, 0x80)],
+      ["a code point above U+10FFFF", bytes(0xf4, 0x90, 0x80, 0x80)],
+      ["the bytes 0xFE and 0xFF", bytes(0xfe, 0xff)],
+      ["a five-byte form", bytes(0xf8, 0x88, 0x80, 0x80, 0x80)],
+      ["a sequence cut short before ASCII", bytes(0xe2, 0x82, 0x41)],
+    ] as const
+  ).map(
+    ([what, secret]): RfcCase => ({
+      group: "utf-8",
+      name: `a text message with ${what}`,
+      writes: [text(authWithSecretBytes(secret))],
+      expect: [],
+      ending: "cut",
+      deviation: "invalidUtf8Cut",
+    }),
+  ),
+  {
+    group: "utf-8",
+    name: "a text message ending in the middle of a character",
+    writes: [text(Buffer.concat([utf8(logout), bytes(0xe2, 0x82)]))],
+    expect: [],
+    ending: "cut",
+    deviation: "invalidUtf8Cut",
+  },
+  {
+    group: "utf-8",
+    name: "a fragmented message whose last fragment holds invalid UTF-8",
+    writes: fragmented(Opcode.Text, ['{"auth":{"access":"read-only","secret":"', bytes(0xff), '"}}']),
+    expect: [],
+    ending: "cut",
+    deviation: "invalidUtf8Cut",
+  },
+  {
+    group: "utf-8",
+    name: "invalid UTF-8 in a first fragment is noticed only when the message ends",
+    writes: [text(bytes(0xff), { fin: false }), ping("still here"), awaitFrame, more("}")],
+    expect: [pong("still here")],
+    ending: "cut",
+    deviation: "utf8NotFailFast",
+  },
+  {
+    group: "utf-8",
+    name: "invalid UTF-8 in a binary message is answered invalid_data",
+    writes: [binary(authWithSecretBytes(bytes(0xff)))],
+    expect: [reply(invalidData)],
+    ending: "open",
+  },
+  {
+    group: "utf-8",
+    name: "JSON escapes of a lone surrogate are valid UTF-8 text",
+    writes: [text(authReadOnly("\ud800"))],
+    expect: [reply(ok)],
+    ending: "open",
+  },
+];
