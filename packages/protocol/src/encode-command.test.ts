@@ -15,7 +15,10 @@ const command: fc.Arbitrary<Command> = fc.oneof(
   fc.record({
     type: fc.constantFrom("subscribe" as const, "unsubscribe" as const),
     // -0 has no JSON text of its own: it comes back as 0
-    channel: fc.oneof(fc.string({ unit: "binary" }), fc.jsonValue().map((v) => JSON.parse(JSON.stringify(v)) as unknown)),
+    channel: fc.oneof(
+      fc.string({ unit: "binary" }),
+      fc.jsonValue().map((v) => JSON.parse(JSON.stringify(v)) as unknown),
+    ),
   }),
   fc
     .record({
