@@ -16,6 +16,10 @@ export interface CompareOptions {
   readonly withRedis: boolean;
   /** CPUs the servers are pinned to (taskset), if any. */
   readonly serverCpus: string | undefined;
+  /** Rocket's token secret: the started gateways take it, and every client presents `token`. */
+  readonly tokenSecret?: string | undefined;
+  /** A token signed with `tokenSecret`. */
+  readonly token?: string | undefined;
   /** Registers a stop function for servers that are running (so a signal can stop them); returns its removal. */
   readonly track: (stop: () => Promise<void>) => () => void;
 }
@@ -52,6 +56,7 @@ async function runOne(kind: ServerKind, options: CompareOptions, progress: Progr
       rocketBin: options.rocketBin,
       hub: options.hub,
       cpus: options.serverCpus,
+      tokenSecret: options.tokenSecret,
     });
   } catch (err) {
     const message = (err as Error).message;
@@ -67,6 +72,7 @@ async function runOne(kind: ServerKind, options: CompareOptions, progress: Progr
       redisPid: servers.redisPid,
       secret: servers.secret,
       readSecret: "",
+      token: options.token,
     };
     progress.log(
       `${kind}: ${servers.urls.join(", ")} (pid ${servers.pids.join(", ")}${servers.redisPid ? `, redis ${servers.redisPid}` : ""})`,

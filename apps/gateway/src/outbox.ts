@@ -46,6 +46,9 @@ export class WriteBatch {
 
 type Mode = "idle" | "in-handler" | "closed";
 
+/** A reply, or the text of a frame the server generates (see {@link Outbox.pushFrame}). */
+type Outgoing = Reply | string;
+
 /**
  * Everything that goes out to one connection: replies in request order (some are computed
  * asynchronously, a publish waits for Redis, an auth does not), written with as few syscalls
@@ -62,7 +65,7 @@ export class Outbox {
    * Replies not written yet, in request order; `undefined` holds the place of one still being
    * computed. Created on first need and dropped when empty, so an idle connection holds none.
    */
-  private queue: (Reply | undefined)[] | undefined;
+  private queue: (Outgoing | undefined)[] | undefined;
   /** The ticket of `queue[0]`. */
   private head = 0;
   /** The close to send once every reply before it is written. */
@@ -88,13 +91,25 @@ export class Outbox {
 
   /** Sends `reply` now, or after the replies reserved before it. */
   push(reply: Reply): void {
+    this.enqueue(reply);
+  }
+
+  /**
+   * Sends a frame the server generates (an `__unsubscribed` event) in the place of a reply:
+   * after every reply requested before it, before any requested after.
+   */
+  pushFrame(text: string): void {
+    this.enqueue(text);
+  }
+
+  private enqueue(item: Outgoing): void {
     if (this.mode === "closed") return;
     if (this.queue === undefined && this.mode === "in-handler") {
-      this.write(reply);
+      this.write(item);
       return;
     }
     this.queue ??= [];
-    this.queue.push(reply);
+    this.queue.push(item);
     this.writeSoon();
   }
 
@@ -152,9 +167,9 @@ export class Outbox {
     const queue = this.queue;
     if (queue === undefined) return;
     let written = 0;
-    for (const reply of queue) {
-      if (reply === undefined) break;
-      this.write(reply);
+    for (const item of queue) {
+      if (item === undefined) break;
+      this.write(item);
       written += 1;
     }
     this.head += written;
@@ -169,9 +184,13 @@ export class Outbox {
     this.socket.end(ending.code, ending.reason);
   }
 
-  private write(reply: Reply): void {
-    const text = encodeReply(reply);
-    this.shared.counters.reply(replyCode(reply));
+  private write(item: Outgoing): void {
+    let text: string;
+    if (typeof item === "string") text = item;
+    else {
+      text = encodeReply(item);
+      this.shared.counters.reply(replyCode(item));
+    }
     this.shared.counters.bytesSent.inc(text.length);
     this.socket.send(text, false, false);
   }

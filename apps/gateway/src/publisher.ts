@@ -46,10 +46,17 @@ export function createPublisher(hub: Hub, bus: Bus, registry: ChannelRegistry): 
       const frame = Buffer.from(encodeDelivery(event, channel, dataJson));
       const topic = hub.topic(channel);
       const exists = registry.exists(hub.path, channel);
-      if (exists === true) return send(topic, frame);
+      if (exists === true) {
+        registry.touch(hub.path, channel);
+        return send(topic, frame);
+      }
       if (exists === false) return invalidChannel;
       return exists.then(
-        (yes) => (yes ? send(topic, frame) : invalidChannel),
+        (yes) => {
+          if (!yes) return invalidChannel;
+          registry.touch(hub.path, channel);
+          return send(topic, frame);
+        },
         (err: unknown) => failed(err, "channel lookup"),
       );
     },

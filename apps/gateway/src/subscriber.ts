@@ -4,8 +4,9 @@ import type { Outbox } from "./outbox.js";
 
 /**
  * Subscribing connections to the channels of one hub: the channel is recorded cluster-wide
- * (a channel exists once anybody subscribed to it), the node takes a bus reference to its
- * topic, and the connection's socket joins the topic, so that fan-out reaches it.
+ * (a channel exists once anybody subscribed to it, and stays while anybody is subscribed),
+ * the node takes a bus reference to its topic, and the connection's socket joins the topic,
+ * so that fan-out reaches it.
  */
 export interface Subscriber {
   /**
@@ -26,8 +27,9 @@ export function createSubscriber(hub: Hub, bus: Bus, registry: ChannelRegistry):
       return Promise.all([registered, reference]).then(
         () => outbox.subscribe(topic),
         (err: unknown) => {
-          // The bus reference may have been taken although the registry failed: give it back.
+          // One of the two may have been taken although the other failed: give it back.
           reference.then(() => bus.unsubscribe(topic), noop);
+          registered.then(() => registry.release(hub.path, channel), noop);
           throw err;
         },
       );
@@ -36,6 +38,7 @@ export function createSubscriber(hub: Hub, bus: Bus, registry: ChannelRegistry):
       const topic = hub.topic(channel);
       outbox.unsubscribe(topic);
       void bus.unsubscribe(topic);
+      registry.release(hub.path, channel);
     },
   };
 }

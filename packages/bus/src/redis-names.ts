@@ -11,8 +11,14 @@ export interface RedisNames {
   readonly prefix: string;
   /** Pub/sub channel of a topic: `rocket:msg:<hubPath>:<channel>`. */
   channel(topic: string): string;
-  /** Set of the channels ever created in a hub: `rocket:channels:<hubPath>`. */
+  /** Set of the channels that exist in a hub: `rocket:channels:<hubPath>`. */
   registry(namespace: string): string;
+  /**
+   * Sorted set of the same channels by last activity (wall-clock ms):
+   * `{rocket:channels:<hubPath>}:active`. The hash tag is the set's whole name, so both keys
+   * live in one slot of a Redis Cluster and one script can expire from both.
+   */
+  registryActivity(namespace: string): string;
   /** A node's liveness canary channel: `rocket:canary:<node>` (plus `:<n>` per cluster shard). */
   canary(node: string): string;
   /** A node's heartbeat key (value: the Redis run id it last subscribed on): `rocket:node:<node>`. */
@@ -26,6 +32,7 @@ export function redisNames(prefix = defaultRedisPrefix): RedisNames {
     prefix,
     channel: (topic) => `${prefix}msg:${topic}`,
     registry: (namespace) => `${prefix}channels:${namespace}`,
+    registryActivity: (namespace) => `{${prefix}channels:${namespace}}:active`,
     canary: (node) => `${prefix}canary:${node}`,
     heartbeat: (node) => `${prefix}node:${node}`,
     nodes: `${prefix}nodes`,

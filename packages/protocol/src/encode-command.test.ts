@@ -11,10 +11,14 @@ const command: fc.Arbitrary<Command> = fc.oneof(
     access: fc.constantFrom("read-only" as const, "read-write" as const),
     secret: fc.string({ unit: "binary" }),
   }),
+  fc.record({ type: fc.constant("auth" as const), token: fc.string({ unit: "binary", minLength: 1 }) }),
   fc.record({
     type: fc.constantFrom("subscribe" as const, "unsubscribe" as const),
     // -0 has no JSON text of its own: it comes back as 0
-    channel: fc.oneof(fc.string({ unit: "binary" }), fc.jsonValue().map((v) => JSON.parse(JSON.stringify(v)) as unknown)),
+    channel: fc.oneof(
+      fc.string({ unit: "binary" }),
+      fc.jsonValue().map((v) => JSON.parse(JSON.stringify(v)) as unknown),
+    ),
   }),
   fc
     .record({

@@ -1,3 +1,11 @@
+export {
+  type Capabilities,
+  isChannelPattern,
+  type ParsedCapabilities,
+  parseCapabilities,
+  Right,
+  rights,
+} from "./capabilities.js";
 export { checkChannelName, maxChannelNameBytes } from "./channel.js";
 export { CloseCode, closeCodes, ErrorCode, errorCodes } from "./codes.js";
 export {
@@ -13,7 +21,9 @@ export {
   type LogoutCommand,
   type PublishCommand,
   type Reply,
+  type SecretAuthCommand,
   type SubscribeCommand,
+  type TokenAuthCommand,
   type UnsubscribeCommand,
 } from "./commands.js";
 export {
@@ -35,5 +45,8 @@ export {
   closeCodeLabels,
   LimitLabel,
   limitLabels,
+  RateLimitLabel,
+  rateLimitLabels,
 } from "./metric-labels.js";
 export { type FrameExtras, parseServerFrame, type ServerFrame } from "./parse-server-frame.js";
+export { encodeUnsubscribed, isReservedEvent, reservedEventPrefix, ServerEvent } from "./server-events.js";
