@@ -34,11 +34,12 @@ describe("what a cluster keeps in Redis (docs/operations.md)", () => {
     expect(payload.subarray(8).toString()).toBe('{"event":"m","channel":"layout","data":{"x":1}}');
     await raw.unsubscribe();
 
-    // Keys: the registry, the heartbeats and the node list; nothing else (no messages kept).
+    // Keys: the registry with its activity scores, the heartbeats and the node list; nothing else (no messages kept).
     expect((await redis.cli("KEYS", "*")).split("\n").sort()).toEqual(
-      ["rocket:channels:/", "rocket:nodes", ...names.map((n) => `rocket:node:${n}`)].sort(),
+      ["rocket:channels:/", "{rocket:channels:/}:active", "rocket:nodes", ...names.map((n) => `rocket:node:${n}`)].sort(),
     );
     expect(await redis.cli("SMEMBERS", "rocket:channels:/")).toBe("layout");
+    expect(await redis.cli("ZRANGE", "{rocket:channels:/}:active", "0", "-1")).toBe("layout");
     expect((await redis.cli("SMEMBERS", "rocket:nodes")).split("\n").sort()).toEqual([...names].sort());
     const runId = /run_id:(\w+)/.exec(await redis.cli("INFO", "server"))![1];
     for (const name of names) {

@@ -4,6 +4,7 @@ import { resolve } from "node:path";
 import { Ajv2019 } from "ajv/dist/2019.js";
 import { describe, expect, it } from "vitest";
 import { envKeys, loadConfig } from "../../apps/gateway/src/config.js";
+import { extraEnv } from "../../apps/gateway/src/config-schema.js";
 import {
   alertsYml,
   composeFile,
@@ -101,8 +102,8 @@ describe("docker-compose.yml", () => {
   });
 
   it("sets only environment variables the gateway reads, to values it accepts", () => {
-    // ROCKET_SECRET is read by the config loader for the default hub, besides the envKeys table.
-    const known = new Set([...Object.keys(envKeys), "ROCKET_SECRET"]);
+    // ROCKET_SECRET and ROCKET_TOKEN_* are read by the config loader for the default hub, besides the envKeys table.
+    const known = new Set([...Object.keys(envKeys), ...extraEnv.map((e) => e.env)]);
     for (const [name, service] of gateways) {
       const env = serviceEnv(service);
       for (const key of Object.keys(env)) expect(known.has(key), `${name}: ${key} is not a gateway variable`).toBe(true);
@@ -112,6 +113,9 @@ describe("docker-compose.yml", () => {
       // One read-write secret for every node, or a publish would depend on the node reached.
       expect(config.generatedSecret).toBeUndefined();
       expect(config.hubs[0]?.secrets.readWrite).toBe(env.ROCKET_SECRET);
+      // One token secret too, or a token would be accepted by some nodes only.
+      expect(config.generatedTokenSecret).toBeUndefined();
+      expect(config.hubs[0]?.tokens?.key).toEqual({ kind: "secret", secret: env.ROCKET_TOKEN_SECRET });
     }
     const envs = gateways.map(([, s]) => JSON.stringify(serviceEnv(s)));
     expect(new Set(envs).size).toBe(1);

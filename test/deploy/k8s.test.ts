@@ -206,9 +206,9 @@ describe.each(overlays)("deploy/k8s/overlays/%s", (overlay) => {
     expect([...env.keys()].filter((name) => !known.has(name))).toEqual([]);
   });
 
-  it("takes ROCKET_SECRET and ROCKET_REDIS_URL from keys that exist in the overlay's Secret", () => {
+  it("takes ROCKET_SECRET, ROCKET_TOKEN_SECRET and ROCKET_REDIS_URL from keys that exist in the overlay's Secret", () => {
     const refs = (gateway.env ?? []).flatMap(({ valueFrom }) => (valueFrom?.secretKeyRef ? [valueFrom.secretKeyRef] : []));
-    expect(refs.map((r) => r.key).sort()).toEqual(["ROCKET_REDIS_URL", "ROCKET_SECRET"]);
+    expect(refs.map((r) => r.key).sort()).toEqual(["ROCKET_REDIS_URL", "ROCKET_SECRET", "ROCKET_TOKEN_SECRET"]);
     for (const ref of refs) {
       const secret = byName("Secret", ref.name);
       expect(secret, `Secret ${ref.name}`).toBeDefined();
@@ -217,6 +217,7 @@ describe.each(overlays)("deploy/k8s/overlays/%s", (overlay) => {
     // Several pods: each must share the default hub's secret (else each generates its own)
     // and the Redis that joins them into one cluster.
     expect(env.get("ROCKET_SECRET")).toMatch(/\S/);
+    expect(env.get("ROCKET_TOKEN_SECRET")).toMatch(/\S/);
     expect(() => parseRedisUrl(env.get("ROCKET_REDIS_URL") ?? "")).not.toThrow();
   });
 
@@ -391,7 +392,7 @@ describe("deploy/k8s", () => {
   it("keeps the production secrets out of git, with an example of every key", () => {
     expect(readFileSync(repoPath("deploy/k8s/overlays/production/.gitignore"), "utf8").split("\n")).toContain("secrets.env");
     const example = parseEnvFile(readFileSync(`${productionSecrets}.example`, "utf8"), "secrets.env.example");
-    expect(Object.keys(example).sort()).toEqual(["ROCKET_REDIS_URL", "ROCKET_SECRET"]);
+    expect(Object.keys(example).sort()).toEqual(["ROCKET_REDIS_URL", "ROCKET_SECRET", "ROCKET_TOKEN_SECRET"]);
     expect(parseRedisUrl(example.ROCKET_REDIS_URL ?? "").kind).toBe("redis-cluster");
   });
 

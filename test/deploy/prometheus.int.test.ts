@@ -188,8 +188,9 @@ describe("Prometheus scraping a live cluster", () => {
     const labels = new Set(
       [...text.matchAll(/^rocket_\w+\{([^}]*)\}/gm)].flatMap((m) => [...m[1]!.matchAll(/(\w+)="/g)].map((l) => l[1]!)),
     );
-    // rocket_build_info's version/nodejs, histogram buckets' le, and the bounded sets of the protocol.
-    const allowed = new Set(["hub", "command", "code", "limit", "reason", "le", "version", "nodejs"]);
+    // rocket_build_info's version/nodejs, histogram buckets' le, and the bounded sets of the protocol
+    // (method and result: rocket_auth_total's secret|token and ok|invalid|expired).
+    const allowed = new Set(["hub", "command", "code", "limit", "reason", "method", "result", "le", "version", "nodejs"]);
     expect([...labels].filter((l) => !allowed.has(l))).toEqual([]);
     expect(labels).toContain("hub");
     expect(text).not.toMatch(/room|firehose|never-created/);

@@ -24,7 +24,16 @@ const chaosParallel = 16;
 
 let gw: GatewayProc;
 beforeAll(async () => {
-  gw = await startGateway({ config: { Hubs: [{ Path: "/", Secrets: { ReadOnly: "", ReadWrite: secret } }] } });
+  gw = await startGateway({
+    config: {
+      Hubs: [{ Path: "/", Secrets: { ReadOnly: "", ReadWrite: secret } }],
+      // The reference model has no abuse limits: a fuzzer sends far faster than any client may.
+      MaxCommandsPerSecond: 1_000_000_000,
+      MaxPublishesPerSecond: 1_000_000_000,
+      MaxSubscriptionsPerConnection: 1_000_000_000,
+      MaxAuthFailures: 1_000_000_000,
+    },
+  });
 });
 afterAll(() => gw?.stop());
 

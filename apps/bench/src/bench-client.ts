@@ -70,6 +70,14 @@ export interface ClientOptions {
 
 const decoder = new TextDecoder();
 
+/** How load connections authenticate: with the hub's secrets, or all with one token. */
+export interface ClientAccess {
+  readonly secret: string;
+  readonly readSecret: string;
+  /** A token allowing subscribe and publish everywhere; when set, every connection presents it. */
+  readonly token?: string | undefined;
+}
+
 /**
  * One load connection: auth and subscribe at setup, then counting deliveries (order,
  * loss, latency from the publisher's stamp) and, for a publisher, sending stamped
@@ -114,7 +122,7 @@ export class BenchClient {
   }
 
   /** Connects, authenticates and subscribes; rejects with the reason on any failure. */
-  async open(access: { secret: string; readSecret: string }, localAddress: string | undefined, timeoutMs: number): Promise<void> {
+  async open(access: ClientAccess, localAddress: string | undefined, timeoutMs: number): Promise<void> {
     this.connection = await WsConnection.connect(
       this.options.url,
       { localAddress, timeoutMs, readBuffer: this.options.readBuffer },
@@ -125,9 +133,12 @@ export class BenchClient {
     });
     this.setupLeft = this.subscribes ? 2 : 1;
     this.connection.cork();
-    const auth = this.encoder
-      ? encodeCommand({ type: "auth", access: "read-write", secret: access.secret })
-      : encodeCommand({ type: "auth", access: "read-only", secret: access.readSecret });
+    const auth =
+      access.token !== undefined
+        ? encodeCommand({ type: "auth", token: access.token })
+        : this.encoder
+          ? encodeCommand({ type: "auth", access: "read-write", secret: access.secret })
+          : encodeCommand({ type: "auth", access: "read-only", secret: access.readSecret });
     this.connection.sendText(auth);
     if (this.subscribes) this.connection.sendText(encodeCommand({ type: "subscribe", channel: this.channel }));
     this.connection.uncork();

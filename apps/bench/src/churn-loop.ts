@@ -1,4 +1,4 @@
-import { BenchClient, type ClientHost } from "./bench-client.js";
+import { BenchClient, type ClientAccess, type ClientHost } from "./bench-client.js";
 import { nowMicros } from "./clock.js";
 import type { ChurnSpec } from "./messages.js";
 
@@ -29,7 +29,7 @@ export class ChurnLoop {
   constructor(
     private readonly spec: ChurnSpec,
     private readonly host: ClientHost,
-    private readonly access: { secret: string; readSecret: string },
+    private readonly access: ClientAccess,
     private readonly sourceAddresses: readonly string[],
     private readonly timeoutMs: number,
     private readonly readBuffer: Buffer,

@@ -19,6 +19,8 @@ export type CliRequest =
       readonly hub: string;
       readonly secret: string;
       readonly readSecret: string;
+      /** Authenticate every connection with a token signed with this (the hub's Tokens.Secret). */
+      readonly tokenSecret: string | undefined;
       readonly serverPids: readonly number[];
       readonly redisPid: number | undefined;
       readonly label: string;
@@ -143,6 +145,10 @@ export function parseCli(argv: readonly string[], version: string, env: NodeJS.P
     .option("--hub <path>", "hub path", "/")
     .option("--secret <secret>", "read-write secret for publishers (default $ROCKET_SECRET)")
     .option("--read-secret <secret>", "read-only secret for subscribers", "")
+    .option(
+      "--token-secret <secret>",
+      "authenticate every connection with a token signed with this hub token secret (32+ characters; --compare gives it to Rocket)",
+    )
     .option("--server-pid <pid>", "server process to sample for CPU and RSS (repeat per --url)", collect(positiveInt))
     .option("--redis-pid <pid>", "Redis process to sample for CPU", positiveInt)
     .option("--label <name>", "name of the server in the report", "server")
@@ -225,6 +231,7 @@ export function parseCli(argv: readonly string[], version: string, env: NodeJS.P
         hub: o.hub as string,
         secret: (o.secret as string | undefined) ?? env.ROCKET_SECRET ?? "",
         readSecret: o.readSecret as string,
+        tokenSecret: o.tokenSecret as string | undefined,
         serverPids: (o.serverPid as number[] | undefined) ?? [],
         redisPid: o.redisPid as number | undefined,
         label: o.label as string,

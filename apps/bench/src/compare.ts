@@ -18,6 +18,10 @@ export interface CompareOptions {
   readonly serverCpus: string | undefined;
   /** Compare Rocket with History (this Size) on every channel against Rocket without, instead of the baseline. */
   readonly historySize?: number | undefined;
+  /** Rocket's token secret: the started gateways take it, and every client presents `token`. */
+  readonly tokenSecret?: string | undefined;
+  /** A token signed with `tokenSecret`. */
+  readonly token?: string | undefined;
   /** Registers a stop function for servers that are running (so a signal can stop them); returns its removal. */
   readonly track: (stop: () => Promise<void>) => () => void;
 }
@@ -75,6 +79,7 @@ async function runOne(side: Side, options: CompareOptions, progress: Progress): 
       hub: options.hub,
       cpus: options.serverCpus,
       historySize: side.historySize,
+      tokenSecret: options.tokenSecret,
     });
   } catch (err) {
     const message = (err as Error).message;
@@ -90,6 +95,7 @@ async function runOne(side: Side, options: CompareOptions, progress: Progress): 
       redisPid: servers.redisPid,
       secret: servers.secret,
       readSecret: "",
+      token: options.token,
     };
     progress.log(
       `${label}: ${servers.urls.join(", ")} (pid ${servers.pids.join(", ")}${servers.redisPid ? `, redis ${servers.redisPid}` : ""})`,

@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { loadavg } from "node:os";
-import { loadNativeUws } from "@rocket/gateway";
+import { loadNativeUws, mintToken } from "@rocket/gateway";
 import { startBaseline } from "./baseline-server.js";
 import { parseCli } from "./cli.js";
 import { compare } from "./compare.js";
@@ -48,6 +48,11 @@ async function main(): Promise<void> {
     running.add(stop);
     return () => void running.delete(stop);
   };
+  // One token for every connection: subscribe and publish everywhere, valid for the day.
+  const token =
+    request.tokenSecret === undefined
+      ? undefined
+      : await mintToken({ sub: "rocket-bench", cap: { "*": ["subscribe", "publish"] }, ttlSeconds: 86400 }, request.tokenSecret);
   const startedAt = new Date().toISOString();
   const machine = machineInfo();
   let runs: RunResult[];
@@ -62,6 +67,8 @@ async function main(): Promise<void> {
         withRedis: request.withRedis,
         serverCpus: request.serverCpus,
         historySize: request.historySize,
+        tokenSecret: request.tokenSecret,
+        token,
         track,
       },
       progress,
@@ -77,6 +84,7 @@ async function main(): Promise<void> {
       redisPid: request.redisPid,
       secret: request.secret,
       readSecret: request.readSecret,
+      token,
     };
     runs = [await runPlan(request.scenario, plan, request.load, target, progress)];
   }

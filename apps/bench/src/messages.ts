@@ -29,6 +29,8 @@ export interface SetupMessage {
   readonly conns: readonly ConnSpec[];
   readonly secret: string;
   readonly readSecret: string;
+  /** Every connection authenticates with this token instead (`--token-secret`). */
+  readonly token: string | undefined;
   readonly event: string;
   readonly payloadBytes: number;
   /** Source addresses to spread connections over (none: the kernel's choice). */

@@ -46,4 +46,6 @@ export interface Target {
   readonly redisPid: number | undefined;
   readonly secret: string;
   readonly readSecret: string;
+  /** Set: every connection authenticates with this token instead of the secrets. */
+  readonly token?: string | undefined;
 }

@@ -65,6 +65,7 @@ export async function runPlan(
       conns: perWorker[i]!,
       secret: target.secret,
       readSecret: target.readSecret,
+      token: target.token,
       event,
       payloadBytes: options.payloadBytes,
       sourceAddresses: sources,

@@ -38,7 +38,21 @@ export interface StartOptions {
   readonly cpus: string | undefined;
   /** Rocket only: History on every channel with this Size (a config file given to the gateway). */
   readonly historySize?: number | undefined;
+  /** Rocket's token secret (`--token-secret`), when clients authenticate with tokens. */
+  readonly tokenSecret?: string | undefined;
 }
+
+/**
+ * Rocket's per-connection limits, raised out of the way of the load: a publisher of a run
+ * sends thousands of publishes a second on one connection, far past any chat or game (and
+ * past the defaults, which apply to token sessions). Set for every run, tokens or not, so
+ * that runs differ in the authentication only.
+ */
+const unlimited = {
+  ROCKET_MAX_COMMANDS_PER_SECOND: "1000000000",
+  ROCKET_MAX_PUBLISHES_PER_SECOND: "1000000000",
+  ROCKET_MAX_SUBSCRIPTIONS_PER_CONNECTION: "1000000000",
+};
 
 /** This package's CLI; the baseline runs as `rocket-bench baseline`. */
 const benchBin = fileURLToPath(new URL("../bin/rocket-bench.js", import.meta.url));
@@ -151,7 +165,8 @@ async function startNode(options: StartOptions, secret: string, redisUrl: string
       ? [options.rocketBin, ...(config ? [config.path] : []), "--host", "127.0.0.1", "--port", "0", "--log-level", "info"]
       : [benchBin, "baseline", "--host", "127.0.0.1", "--port", "0"];
   if (redisUrl) args.push("--redis", redisUrl);
-  const env = cleanEnv(options.kind === "rocket" ? { ROCKET_SECRET: secret } : {});
+  const tokens = options.tokenSecret === undefined ? {} : { ROCKET_TOKEN_SECRET: options.tokenSecret };
+  const env = cleanEnv(options.kind === "rocket" ? { ROCKET_SECRET: secret, ...unlimited, ...tokens } : {});
   let launched: Awaited<ReturnType<typeof launch>>;
   try {
     launched = await launch(process.execPath, args, env, /"msg":"listening"/, options.kind, options.cpus);

@@ -80,7 +80,7 @@ class Worker implements ClientHost {
   }
 
   private async open(setup: SetupMessage): Promise<void> {
-    const access = { secret: setup.secret, readSecret: setup.readSecret };
+    const access = { secret: setup.secret, readSecret: setup.readSecret, token: setup.token };
     const relayed = new Set(setup.relayedChannels);
     const encoders = new Map<string, PublishEncoder>();
     this.clients = setup.conns.map((spec) => {

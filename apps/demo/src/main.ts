@@ -14,7 +14,11 @@ function main(): void {
   const config = readPageConfig(window.location);
   const nameKey = "rocket-demo-name";
   const me = createIdentity(sessionStorage.getItem(nameKey));
-  const client = new RocketClient({ url: config.urls, reconnect: { initialDelayMs: 250, maxDelayMs: 5000 } });
+  const reconnect = { initialDelayMs: 250, maxDelayMs: 5000 };
+  // A token is presented on every connection by the client itself; a secret goes through authenticate().
+  const client = new RocketClient(
+    config.token === undefined ? { url: config.urls, reconnect } : { url: config.urls, reconnect, token: config.token },
+  );
 
   const meter = new RateMeter();
   client.on(Channel.Chat, () => meter.add());
@@ -86,7 +90,7 @@ function main(): void {
   };
 
   const start = async () => {
-    const { access, refused } = await authenticate(client, config.secret);
+    const { access, refused } = config.token === undefined ? await authenticate(client, config.secret) : tokenAccess;
     await Promise.all([chat.enter(), client.subscribe(Channel.Positions)]);
     enable(access, refused);
   };
@@ -110,6 +114,9 @@ function main(): void {
     board.leave();
   });
 }
+
+/** The link's token allows both demo channels (see the gateway's start banner). */
+const tokenAccess = { access: "read-write", refused: false } as const;
 
 function describe(error: unknown): string {
   return error instanceof RocketError ? error.code : String(error);

@@ -23,6 +23,11 @@ describe("readPageConfig", () => {
     expect(readSecret("")).toBeUndefined();
   });
 
+  it("reads a token from the fragment", () => {
+    expect(readPageConfig(at("", "#token=a.b-c_d.e")).token).toBe("a.b-c_d.e");
+    expect(readPageConfig(at("", "#secret=s")).token).toBeUndefined();
+  });
+
   it("writes a secret back into the fragment", () => {
     expect(withSecret("", "a+b&c")).toBe(`#secret=${encodeURIComponent("a+b&c")}`);
     expect(readSecret(withSecret("#secret=old&x=1", "new"))).toBe("new");

@@ -22,6 +22,8 @@ export interface BusFactoryOptions {
   readonly publishTimeoutMs: number;
   /** This node's name, for the canary channel and heartbeats. */
   readonly node: string;
+  /** A channel without subscriber or publish for this long is forgotten; 0 (the default): never. */
+  readonly channelTtlSeconds?: number | undefined;
 }
 
 /** The bus and the channel registry on the same transport. */
@@ -37,15 +39,16 @@ export interface BusAndRegistry {
  */
 export function createBus(options: BusFactoryOptions): BusAndRegistry {
   const { redisUrl, observer, logger, publishTimeoutMs, node } = options;
+  const ttlMs = (options.channelTtlSeconds ?? 0) * 1000;
   if (redisUrl === undefined) {
     return {
       bus: createMemoryBus({ observer, logger: logger.child({ bus: "memory" }) }),
-      registry: createMemoryRegistry({ observer }),
+      registry: createMemoryRegistry({ observer, ttlMs }),
     };
   }
   const target = redisTarget(redisUrl);
   const bus = createRedisBus({ target, observer, logger: logger.child({ bus: target.kind }), publishTimeoutMs, node });
-  return { bus, registry: createRedisRegistry(bus, { observer }) };
+  return { bus, registry: createRedisRegistry(bus, { observer, ttlMs }) };
 }
 
 function redisTarget(url: string): RedisTarget {

@@ -1,11 +1,27 @@
+import type { Capabilities } from "@rocket/protocol";
 import { Command } from "commander";
 import { type ConfigKey, extraEnv, keyDocs } from "./config-schema.js";
+import { parseCapArguments, parseDuration } from "./token-mint.js";
 
-export interface CliArgs {
+/** `rocket [CONFIG.json] [flags]`: run the gateway. */
+export interface ServeArgs {
+  readonly command: "serve";
   readonly configFile: string | undefined;
   /** Flag values (strings, validated with the rest of the configuration) by the file key they override. */
   readonly flags: Partial<Record<ConfigKey, string>>;
 }
+
+/** `rocket token [CONFIG.json] --sub U --cap P=R,R --ttl 1h [--hub PATH]`: print a token. */
+export interface TokenArgs {
+  readonly command: "token";
+  readonly configFile: string | undefined;
+  readonly hub: string;
+  readonly sub: string | undefined;
+  readonly cap: Capabilities;
+  readonly ttlSeconds: number;
+}
+
+export type CliArgs = ServeArgs | TokenArgs;
 
 /** A table default as plain text: "`9772`" reads 9772. */
 const plain = (text: string) => text.replace(/`/g, "");
@@ -46,8 +62,26 @@ Hubs[].Path/Codec/Log/Secrets.ReadOnly/ReadWrite) plus Rocket's keys; see the RE
 
 Exit codes: 0 clean stop, 1 failure at run time, 2 bad configuration or flags.`;
 
-/** Parses argv. Exits 0 for --help/--version and 2 for unknown flags. */
+const tokenHelp = `
+
+Signs with the hub's Tokens.Secret (ROCKET_TOKEN_SECRET for the default hub /), read from
+the same configuration file and environment as the gateway, and prints the token alone, so
+that TOKEN=$(rocket token ...) works. PATTERN is a channel name or a prefix ending in *;
+RIGHTs are subscribe, publish, history and presence. Example:
+
+  rocket token --sub alice --cap 'chat:*=subscribe,publish' --cap news=subscribe --ttl 1h`;
+
+/** Parses argv. Exits 0 for --help/--version and 2 for unknown flags or bad values. */
 export function parseCli(argv: readonly string[], version: string): CliArgs {
+  let token: TokenArgs | undefined;
+  const exitOverride = (err: { code: string }) => {
+    if (err.code === "commander.helpDisplayed" || err.code === "commander.version") process.exit(0);
+    process.exit(2);
+  };
+  const bad = (message: string): never => {
+    process.stderr.write(`rocket token: ${message}\n`);
+    process.exit(2);
+  };
   const program = new Command("rocket")
     .description("Rocket: a horizontally scaled WebSocket pub/sub broker speaking webrocket's JSON protocol")
     .version(version, "-v, --version")
@@ -57,11 +91,31 @@ export function parseCli(argv: readonly string[], version: string): CliArgs {
   program
     .addHelpText("after", `\n${environmentHelp()}${moreHelp}`)
     .showHelpAfterError()
-    .exitOverride((err) => {
-      if (err.code === "commander.helpDisplayed" || err.code === "commander.version") process.exit(0);
-      process.exit(2);
+    .exitOverride(exitOverride)
+    .action(() => {});
+  program
+    .command("token")
+    .description("print a token signed with a hub's token secret (for development and scripts)")
+    .argument("[CONFIG.json]", "webrocket/Rocket configuration file")
+    .option("--hub <path>", "the hub whose secret signs", "/")
+    .option("--sub <user>", "the user the token names (sub claim)")
+    .option("--cap <pattern=rights>", "channel pattern and its rights, repeatable", (v: string, all: string[]) => [...all, v], [])
+    .option("--ttl <duration>", "lifetime: 90s, 15m, 1h, 7d or seconds", "1h")
+    .addHelpText("after", tokenHelp)
+    .showHelpAfterError()
+    .exitOverride(exitOverride)
+    .action((configFile: string | undefined, o: { hub: string; sub?: string; cap: string[]; ttl: string }) => {
+      const ttlSeconds = parseDuration(o.ttl) ?? bad(`--ttl ${o.ttl}: expected a duration such as 90s, 15m, 1h or 7d`);
+      let cap: Capabilities = {};
+      try {
+        cap = parseCapArguments(o.cap);
+      } catch (err) {
+        bad((err as Error).message);
+      }
+      token = { command: "token", configFile, hub: o.hub, sub: o.sub, cap, ttlSeconds };
     });
   program.parse(argv as string[], { from: "node" });
+  if (token !== undefined) return token;
   const opts = program.opts<Record<string, string | undefined>>();
   const flags: Partial<Record<ConfigKey, string>> = {};
   for (const { name, flag } of flagged) {
@@ -69,5 +123,5 @@ export function parseCli(argv: readonly string[], version: string): CliArgs {
     const value = option ? opts[option.attributeName()] : undefined;
     if (value !== undefined) flags[name] = value;
   }
-  return { configFile: program.args[0], flags };
+  return { command: "serve", configFile: program.args[0], flags };
 }

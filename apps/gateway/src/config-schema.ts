@@ -12,6 +12,59 @@ const secretsSchema = z.strictObject({
   ReadWrite: z.string().default(""),
 });
 
+/** The shortest HMAC secret accepted for tokens: 256 bits, as RFC 7518 asks of HS256 keys. */
+export const minTokenSecretLength = 32;
+
+/** Loopback hosts, where a JWKS may be fetched over plain http (development). */
+const loopbackHosts = /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])$/;
+
+/** A JWKS URL: https, or http to a loopback address. */
+export const jwksUrl = z.string().superRefine((text, ctx) => {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    ctx.addIssue({ code: "custom", message: "not a URL" });
+    return;
+  }
+  if (url.protocol === "https:") return;
+  if (url.protocol === "http:" && loopbackHosts.test(url.hostname)) return;
+  ctx.addIssue({ code: "custom", message: "must be https:// (http:// only to a loopback address, for development)" });
+});
+
+/**
+ * How a hub verifies tokens: exactly one key source (an HMAC secret, a public key file, or a
+ * JWKS URL), plus optional claims every token must carry.
+ */
+export const tokensSchema = z
+  .strictObject({
+    /** HMAC secret: tokens signed with HS256, HS384 or HS512. At least 32 characters. */
+    Secret: z
+      .string()
+      .min(minTokenSecretLength, `must be at least ${minTokenSecretLength} characters (a 256-bit HMAC key)`)
+      .optional(),
+    /** PEM public key (RSA: RS256, P-256: ES256, Ed25519: EdDSA), read at start. */
+    PublicKeyFile: z.string().min(1).optional(),
+    /** JWKS endpoint: keys fetched, cached, fetched again on an unknown `kid` (RS256, ES256, EdDSA). */
+    JwksUrl: jwksUrl.optional(),
+    /** Required `iss` claim. Default: not checked. */
+    Issuer: z.string().min(1).optional(),
+    /** Required `aud` claim (the token's `aud` must hold it). Default: not checked. */
+    Audience: z.string().min(1).optional(),
+    /** Clock skew allowed on `exp` and `nbf`, seconds (0 to 300). Default 5. */
+    LeewaySeconds: z.coerce.number().int().min(0).max(300).default(5),
+  })
+  .superRefine((tokens, ctx) => {
+    const given = (["Secret", "PublicKeyFile", "JwksUrl"] as const).filter((k) => tokens[k] !== undefined);
+    if (given.length !== 1) {
+      ctx.addIssue({
+        code: "custom",
+        path: given.length > 1 ? [given[1] as string] : [],
+        message: "give exactly one of Secret, PublicKeyFile and JwksUrl",
+      });
+    }
+  });
+
 const hubPath = z
   .string()
   .regex(/^\/[A-Za-z0-9._~!$&'()*+,;=@%/-]*$/, "must start with / and hold only URL path characters (no ':', '?' or '#')");
@@ -54,6 +107,10 @@ const hubSchema = z.strictObject({
   History: historySchema.optional(),
   /** History per channel prefix, over `History`. Default: the top-level Channels (none). */
   Channels: z.array(channelRuleSchema).optional(),
+  /** Token verification (`{"auth":{"token":JWT}}`). Default: none (token auth refused). */
+  Tokens: tokensSchema.optional(),
+  /** Refuse secrets: only tokens authenticate (secret auth gets invalid_credentials). Default false. */
+  TokenOnly: z.boolean().default(false),
 });
 
 const port = z.coerce.number().int().min(0).max(65535);
@@ -212,6 +269,42 @@ export const configKeys = {
     help: "on SIGTERM, clients are closed with 1001 spread over this window (0 to 60000)",
     schema: z.coerce.number().int().min(0).max(60000).default(2000),
   }),
+  MaxCommandsPerSecond: key({
+    env: "ROCKET_MAX_COMMANDS_PER_SECOND",
+    default: "`200`",
+    help: "frames one connection may send per second on average (bursts of twice that); more get rate_limited",
+    schema: positiveInt.default(200),
+  }),
+  MaxPublishesPerSecond: key({
+    env: "ROCKET_MAX_PUBLISHES_PER_SECOND",
+    default: "`100`",
+    help: "publishes one connection may send per second on average (bursts of twice that); more get rate_limited",
+    schema: positiveInt.default(100),
+  }),
+  MaxSubscriptionsPerConnection: key({
+    env: "ROCKET_MAX_SUBSCRIPTIONS_PER_CONNECTION",
+    default: "`1000`",
+    help: "channels one connection may be subscribed to at once; a subscribe past it gets limit_exceeded",
+    schema: positiveInt.default(1000),
+  }),
+  MaxAuthFailures: key({
+    env: "ROCKET_MAX_AUTH_FAILURES",
+    default: "`5`",
+    help: "failed auth attempts on one connection before it is closed with 4501",
+    schema: positiveInt.default(5),
+  }),
+  MaxConnectionsPerSecond: key({
+    env: "ROCKET_MAX_CONNECTIONS_PER_SECOND",
+    default: "`0`",
+    help: "new connections this node accepts per second, more get HTTP 503 with Retry-After; 0: no cap",
+    schema: z.coerce.number().int().min(0).default(0),
+  }),
+  ChannelTtlSeconds: key({
+    env: "ROCKET_CHANNEL_TTL_SECONDS",
+    default: "`86400`",
+    help: "a channel with no subscriber and no publish for this long is forgotten cluster-wide; 0: never",
+    schema: z.coerce.number().int().min(0).default(86400),
+  }),
   MaxConnections: key({
     env: "ROCKET_MAX_CONNECTIONS",
     default: "`0`",
@@ -233,6 +326,33 @@ export const extraEnv: readonly { readonly env: string; readonly default: string
     env: "ROCKET_SECRET",
     default: "generated at each start (logged)",
     help: "read-write secret of the default hub / (when the file names no hubs)",
+  },
+  {
+    env: "ROCKET_TOKEN_SECRET",
+    default: "generated at each start (logged)",
+    help: "Tokens.Secret of the default hub /: HMAC key of its tokens, at least 32 characters",
+  },
+  {
+    env: "ROCKET_TOKEN_PUBLIC_KEY_FILE",
+    default: "none",
+    help: "Tokens.PublicKeyFile of the default hub / (instead of a secret): PEM public key",
+  },
+  {
+    env: "ROCKET_TOKEN_JWKS_URL",
+    default: "none",
+    help: "Tokens.JwksUrl of the default hub / (instead of a secret): https:// JWKS endpoint",
+  },
+  { env: "ROCKET_TOKEN_ISSUER", default: "none", help: "Tokens.Issuer of the default hub /: required iss claim" },
+  { env: "ROCKET_TOKEN_AUDIENCE", default: "none", help: "Tokens.Audience of the default hub /: required aud claim" },
+  {
+    env: "ROCKET_TOKEN_LEEWAY_SECONDS",
+    default: "`5`",
+    help: "Tokens.LeewaySeconds of the default hub /: clock skew allowed on exp and nbf",
+  },
+  {
+    env: "ROCKET_TOKEN_ONLY",
+    default: "`false`",
+    help: "TokenOnly of the default hub /: true refuses secrets (read-only included)",
   },
 ];
 
@@ -256,6 +376,9 @@ export const fileConfigSchema = z.strictObject(shape).superRefine((cfg, ctx) => 
     checkPrefixes(hub.Channels, ["Hubs", i, "Channels"], ctx);
     if (hub.Secrets && hub.Secret !== undefined) {
       ctx.addIssue({ code: "custom", path: ["Hubs", i, "Secret"], message: "give either Secret or Secrets, not both" });
+    }
+    if (hub.TokenOnly && hub.Tokens === undefined) {
+      ctx.addIssue({ code: "custom", path: ["Hubs", i, "TokenOnly"], message: "a token-only hub needs Tokens" });
     }
   });
 });

@@ -36,9 +36,17 @@ describe("loadConfig", () => {
         allowedOrigins: undefined,
         compression: false,
         history: { history: undefined, prefixes: [] },
+        tokens: {
+          key: { kind: "secret", secret: "generatedgenerated".padEnd(32, "0") },
+          issuer: undefined,
+          audience: undefined,
+          leewaySeconds: 5,
+        },
+        tokenOnly: false,
       },
     ]);
     expect(c.generatedSecret).toBe("generated");
+    expect(c.generatedTokenSecret).toBe("generatedgenerated".padEnd(32, "0"));
     expect(c.maxPayloadBytes).toBe(65536);
     expect(c.maxDepth).toBe(32);
     expect(c.maxBackpressureBytes).toBe(1024 * 1024);

@@ -1,7 +1,24 @@
-import { randomBytes } from "node:crypto";
+import { createPublicKey, randomBytes } from "node:crypto";
 import type { HubSecrets } from "@rocket/protocol";
 import type { z } from "zod";
-import { type ConfigKey, type FileConfig, fileConfigSchema, keyDocs } from "./config-schema.js";
+import { type ConfigKey, type FileConfig, fileConfigSchema, keyDocs, tokensSchema } from "./config-schema.js";
+
+/** The algorithm a public key implies; nothing else is accepted with it. */
+export type PublicKeyAlgorithm = "RS256" | "ES256" | "EdDSA";
+
+/** Where a hub's token keys come from. */
+export type TokenKeySource =
+  | { readonly kind: "secret"; readonly secret: string }
+  | { readonly kind: "public-key"; readonly pem: string; readonly algorithm: PublicKeyAlgorithm }
+  | { readonly kind: "jwks"; readonly url: string };
+
+/** A hub's token verification, resolved. */
+export interface TokenConfig {
+  readonly key: TokenKeySource;
+  readonly issuer: string | undefined;
+  readonly audience: string | undefined;
+  readonly leewaySeconds: number;
+}
 
 /** What a channel keeps: the last `size` messages, for `ttlMs` after its last publish. */
 export interface ChannelHistory {
@@ -25,6 +42,22 @@ export interface HubConfig {
   readonly allowedOrigins: readonly string[] | undefined;
   readonly compression: boolean;
   readonly history: HistoryRules;
+  /** Token verification; undefined: token auth is refused with invalid_credentials. */
+  readonly tokens?: TokenConfig | undefined;
+  /** Secrets refused: only tokens authenticate. Default false. */
+  readonly tokenOnly?: boolean | undefined;
+}
+
+/** Per-connection and per-node abuse limits (see config-schema.ts for each). */
+export interface Limits {
+  readonly commandsPerSecond: number;
+  readonly publishesPerSecond: number;
+  readonly subscriptionsPerConnection: number;
+  readonly authFailures: number;
+  /** 0: no cap. */
+  readonly connectionsPerSecond: number;
+  /** 0: channels are never forgotten. */
+  readonly channelTtlSeconds: number;
 }
 
 /** The gateway's configuration, validated once at start and frozen. */
@@ -45,8 +78,13 @@ export interface Config {
   readonly drainTimeoutMs: number;
   /** Connection cap; 0 means "derive from the open-file limit" (done by main). */
   readonly maxConnections: number;
+  readonly limits: Limits;
   /** Set when the read-write secret of the default hub was generated at start (print it once). */
   readonly generatedSecret: string | undefined;
+  /** Set when the token secret of the default hub was generated at start. */
+  readonly generatedTokenSecret: string | undefined;
+  /** True when the file names no hubs: the one hub `/` comes from defaults and ROCKET_* variables. */
+  readonly defaultHub: boolean;
 }
 
 /** The start was refused because of configuration; `message` names every bad key. */
@@ -77,6 +115,8 @@ export interface ConfigSources {
   readonly flags: Readonly<Partial<Record<ConfigKey, unknown>>>;
   /** Where a generated secret comes from (injected for tests). */
   readonly randomSecret?: () => string;
+  /** Generate no secrets: the default hub gets only what the environment gives (for `rocket token`). */
+  readonly noGeneratedSecrets?: boolean;
 }
 
 /**
@@ -117,7 +157,105 @@ export function loadConfig(sources: ConfigSources): Config {
     }
   });
   if (unreadable.length > 0) throw new ConfigError(`${where}${unreadable.join("; ")}`);
-  return resolve(parsed.data, sources);
+  const defaultTokens = parsed.data.Hubs.length === 0 ? defaultHubTokens(sources.env) : undefined;
+  const problems: string[] = [];
+  const publicKey = (file: string, name: string): TokenKeySource | undefined => {
+    try {
+      return readPublicKey(file, sources.readFile);
+    } catch (err) {
+      problems.push(`${name}: ${(err as Error).message}`);
+      return undefined;
+    }
+  };
+  const tokens = (input: z.output<typeof tokensSchema> | undefined, name: (key: string) => string) =>
+    input === undefined ? undefined : resolveTokens(input, (file) => publicKey(file, name("PublicKeyFile")));
+  const hubTokens = parsed.data.Hubs.map((hub, i) => tokens(hub.Tokens, (k) => `Hubs[${i}].Tokens.${k}`));
+  const fromEnv = tokens(defaultTokens?.tokens, () => "ROCKET_TOKEN_PUBLIC_KEY_FILE");
+  if (problems.length > 0) throw new ConfigError(`${where}${problems.join("; ")}`);
+  return resolve(parsed.data, sources, hubTokens, { tokens: fromEnv, tokenOnly: defaultTokens?.tokenOnly ?? false });
+}
+
+/** Environment variables of the default hub's token settings, with the key each stands for. */
+const tokenEnv = {
+  ROCKET_TOKEN_SECRET: "Secret",
+  ROCKET_TOKEN_PUBLIC_KEY_FILE: "PublicKeyFile",
+  ROCKET_TOKEN_JWKS_URL: "JwksUrl",
+  ROCKET_TOKEN_ISSUER: "Issuer",
+  ROCKET_TOKEN_AUDIENCE: "Audience",
+  ROCKET_TOKEN_LEEWAY_SECONDS: "LeewaySeconds",
+} as const;
+
+/**
+ * The default hub's `Tokens` and `TokenOnly` from ROCKET_TOKEN_* (undefined tokens: none
+ * given), validated with the file's schema; errors name the variables.
+ */
+function defaultHubTokens(env: ConfigSources["env"]): { tokens: z.output<typeof tokensSchema> | undefined; tokenOnly: boolean } {
+  const raw: Record<string, string> = {};
+  const variable = new Map<string, string>();
+  for (const [name, key] of Object.entries(tokenEnv)) {
+    const value = env[name];
+    if (value !== undefined && value !== "") {
+      raw[key] = value;
+      variable.set(key, name);
+    }
+  }
+  const only = env.ROCKET_TOKEN_ONLY ?? "";
+  if (only !== "" && only !== "true" && only !== "false") throw new ConfigError("ROCKET_TOKEN_ONLY: must be true or false");
+  const tokenOnly = only === "true";
+  const keyGiven = raw.Secret !== undefined || raw.PublicKeyFile !== undefined || raw.JwksUrl !== undefined;
+  if (!keyGiven) {
+    const stray = [...variable.values()];
+    if (stray.length > 0)
+      throw new ConfigError(`${stray.join(", ")}: set ROCKET_TOKEN_SECRET, _PUBLIC_KEY_FILE or _JWKS_URL too`);
+    return { tokens: undefined, tokenOnly };
+  }
+  const parsed = tokensSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((issue) => {
+      const key = String(issue.path[0] ?? "");
+      const name = variable.get(key) ?? "ROCKET_TOKEN_*";
+      return `${name}: ${issue.message}`;
+    });
+    throw new ConfigError(issues.join("; "), { cause: parsed.error });
+  }
+  return { tokens: parsed.data, tokenOnly };
+}
+
+function resolveTokens(
+  tokens: z.output<typeof tokensSchema>,
+  publicKey: (file: string) => TokenKeySource | undefined,
+): TokenConfig | undefined {
+  let key: TokenKeySource | undefined;
+  if (tokens.Secret !== undefined) key = { kind: "secret", secret: tokens.Secret };
+  else if (tokens.PublicKeyFile !== undefined) key = publicKey(tokens.PublicKeyFile);
+  else if (tokens.JwksUrl !== undefined) key = { kind: "jwks", url: tokens.JwksUrl };
+  if (key === undefined) return undefined;
+  return { key, issuer: tokens.Issuer, audience: tokens.Audience, leewaySeconds: tokens.LeewaySeconds };
+}
+
+/** Reads a PEM public key and the one algorithm its type implies. */
+function readPublicKey(file: string, readFile: (path: string) => string): TokenKeySource {
+  let pem: string;
+  try {
+    pem = readFile(file);
+  } catch (err) {
+    throw new Error(`cannot read ${file}: ${(err as Error).message}`);
+  }
+  let type: string | undefined;
+  let curve: string | undefined;
+  try {
+    const key = createPublicKey(pem);
+    type = key.asymmetricKeyType;
+    curve = key.asymmetricKeyDetails?.namedCurve;
+  } catch (err) {
+    throw new Error(`${file} holds no PEM public key: ${(err as Error).message}`);
+  }
+  if (type === "rsa") return { kind: "public-key", pem, algorithm: "RS256" };
+  if (type === "ec" && curve === "prime256v1") return { kind: "public-key", pem, algorithm: "ES256" };
+  if (type === "ed25519") return { kind: "public-key", pem, algorithm: "EdDSA" };
+  throw new Error(
+    `${file}: a ${type ?? "unknown"}${curve ? ` (${curve})` : ""} key; use RSA (RS256), P-256 (ES256) or Ed25519 (EdDSA)`,
+  );
 }
 
 function readConfigFile(file: string, readFile: (path: string) => string): Record<string, unknown> {
@@ -172,14 +310,32 @@ function historyRules(history: FileHistory, channels: FileConfig["Channels"]): H
   return { history: channelHistory(history), prefixes };
 }
 
-function resolve(file: FileConfig, sources: ConfigSources): Config {
+function resolve(
+  file: FileConfig,
+  sources: ConfigSources,
+  hubTokens: readonly (TokenConfig | undefined)[],
+  defaultHub: { readonly tokens: TokenConfig | undefined; readonly tokenOnly: boolean },
+): Config {
   let generatedSecret: string | undefined;
+  let generatedTokenSecret: string | undefined;
   let hubs: HubConfig[];
   if (file.Hubs.length === 0) {
+    const random = sources.randomSecret ?? (() => randomBytes(18).toString("base64url"));
     let readWrite = sources.env.ROCKET_SECRET ?? "";
-    if (readWrite === "") {
-      readWrite = (sources.randomSecret ?? (() => randomBytes(18).toString("base64url")))();
+    if (readWrite === "" && !sources.noGeneratedSecrets) {
+      readWrite = random();
       generatedSecret = readWrite;
+    }
+    let tokens = defaultHub.tokens;
+    if (tokens === undefined && !sources.noGeneratedSecrets) {
+      // Two generated secrets joined: long enough for HS256 whatever `random` returns.
+      generatedTokenSecret = `${random()}${random()}`.padEnd(32, "0");
+      tokens = {
+        key: { kind: "secret", secret: generatedTokenSecret },
+        issuer: undefined,
+        audience: undefined,
+        leewaySeconds: 5,
+      };
     }
     hubs = [
       {
@@ -189,16 +345,20 @@ function resolve(file: FileConfig, sources: ConfigSources): Config {
         allowedOrigins: undefined,
         compression: false,
         history: historyRules(file.History, file.Channels),
+        tokens,
+        tokenOnly: defaultHub.tokenOnly,
       },
     ];
   } else {
-    hubs = file.Hubs.map((hub) => ({
+    hubs = file.Hubs.map((hub, i) => ({
       path: hub.Path,
       secrets: { readOnly: hub.Secrets?.ReadOnly ?? "", readWrite: hub.Secrets?.ReadWrite ?? hub.Secret ?? "" },
       logFile: hub.Log,
       allowedOrigins: hub.AllowedOrigins,
       compression: hub.Compression,
       history: historyRules(hub.History ?? file.History, hub.Channels ?? file.Channels),
+      tokens: hubTokens[i],
+      tokenOnly: hub.TokenOnly,
     }));
   }
   return Object.freeze({
@@ -217,6 +377,16 @@ function resolve(file: FileConfig, sources: ConfigSources): Config {
     publishTimeoutMs: file.PublishTimeoutMs,
     drainTimeoutMs: file.DrainTimeoutMs,
     maxConnections: file.MaxConnections,
+    limits: Object.freeze({
+      commandsPerSecond: file.MaxCommandsPerSecond,
+      publishesPerSecond: file.MaxPublishesPerSecond,
+      subscriptionsPerConnection: file.MaxSubscriptionsPerConnection,
+      authFailures: file.MaxAuthFailures,
+      connectionsPerSecond: file.MaxConnectionsPerSecond,
+      channelTtlSeconds: file.ChannelTtlSeconds,
+    }),
     generatedSecret,
+    generatedTokenSecret,
+    defaultHub: file.Hubs.length === 0,
   });
 }

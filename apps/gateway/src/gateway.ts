@@ -5,7 +5,7 @@ import type { Config, HubConfig } from "./config.js";
 import { createFanOut } from "./fan-out.js";
 import { createHistoryReader } from "./history-reader.js";
 import { registerHttpRoutes } from "./http-routes.js";
-import { createHub } from "./hub.js";
+import { createHub, type Hub } from "./hub.js";
 import { createLifecycle, type Listener } from "./lifecycle.js";
 import type { Metrics } from "./metrics.js";
 import { createPublisher } from "./publisher.js";
@@ -13,6 +13,7 @@ import { createRecovery } from "./recovery.js";
 import { createSocketHandlers, type SocketData } from "./socket-handlers.js";
 import type { StaticFile } from "./static-files.js";
 import { createSubscriber } from "./subscriber.js";
+import { createTokenVerifier } from "./token-verifier.js";
 import type { Uws } from "./uws-native.js";
 
 export interface GatewayDeps {
@@ -76,6 +77,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     onRunning: () => fanOut.start(),
     afterDrain: async () => {
       fanOut.stop();
+      registry.close();
       await bus.close();
     },
   });
@@ -87,17 +89,21 @@ export function createGateway(deps: GatewayDeps): Gateway {
     connections,
     accepting: () => lifecycle.state === "running",
     maxConnections: deps.maxConnections,
+    maxConnectionsPerSecond: config.limits.connectionsPerSecond,
     maxPayloadBytes: config.maxPayloadBytes,
     maxBackpressureBytes: config.maxBackpressureBytes,
     idleTimeoutSeconds: config.idleTimeoutSeconds,
   });
   const decodeOptions = { maxDepth: config.maxDepth };
-  for (const hub of hubs) {
+  const { limits } = config;
+  config.hubs.forEach((hubConfig, i) => {
+    const hub = hubs[i] as Hub;
     const publisher = createPublisher(hub, bus, registry);
     const subscriber = createSubscriber(hub, bus, registry, recovery);
     const history = createHistoryReader(hub, bus);
-    app.ws<SocketData>(hub.path, hubBehavior({ hub, publisher, subscriber, history, decodeOptions }));
-  }
+    const tokens = hubConfig.tokens ? createTokenVerifier(hubConfig.tokens) : undefined;
+    app.ws<SocketData>(hub.path, hubBehavior({ hub, publisher, subscriber, history, decodeOptions, tokens, limits }));
+  });
 
   const probes = { metrics, isReady: lifecycle.isReady, readiness: lifecycle.readiness, version: deps.version };
   registerHttpRoutes(app, { ...probes, hubs, staticFiles: deps.staticFiles, serveMetrics: config.metricsPort === undefined });

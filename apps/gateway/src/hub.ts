@@ -1,12 +1,35 @@
-import { commandTypes, errorCodes, type HubSecrets, type LimitLabel, limitLabels } from "@rocket/protocol";
+import {
+  CloseCode,
+  commandTypes,
+  errorCodes,
+  type HubSecrets,
+  type LimitLabel,
+  limitLabels,
+  type RateLimitLabel,
+  rateLimitLabels,
+} from "@rocket/protocol";
 import type { Logger } from "pino";
 import type { ChannelHistory, HistoryRules, HubConfig } from "./config.js";
 import type { Metrics } from "./metrics.js";
+
+/** Values of the `method` label on `rocket_auth_total`. */
+export const AuthMethod = { Secret: "secret", Token: "token" } as const;
+export type AuthMethod = (typeof AuthMethod)[keyof typeof AuthMethod];
+
+/** Values of the `result` label on `rocket_auth_total`. */
+export const AuthResult = { Ok: "ok", Invalid: "invalid", Expired: "expired" } as const;
+export type AuthResult = (typeof AuthResult)[keyof typeof AuthResult];
+
+/** Values of the `reason` label on `rocket_upgrades_refused_total`. */
+export const upgradeRefusals = ["origin", "draining", "full", "rate"] as const;
+export type UpgradeRefusal = (typeof upgradeRefusals)[number];
 
 /** A hub at run time: its config, its topic namespace and its metric children, bound once. */
 export interface Hub {
   readonly path: string;
   readonly secrets: HubSecrets;
+  /** Secrets are refused: only tokens authenticate. */
+  readonly tokenOnly: boolean;
   readonly compression: boolean;
   readonly allowedOrigins: ReadonlySet<string> | undefined;
   readonly logger: Logger;
@@ -30,7 +53,9 @@ export interface HubCounters {
   reply(code: string): void;
   limit(limit: LimitLabel): void;
   closed(code: string): void;
-  upgradeRefused(reason: string): void;
+  upgradeRefused(reason: UpgradeRefusal): void;
+  auth(method: AuthMethod, result: AuthResult): void;
+  rateLimited(limit: RateLimitLabel): void;
 }
 
 /**
@@ -60,6 +85,7 @@ export function createHub(config: HubConfig, metrics: Metrics, logger: Logger): 
   };
   const frames = new Map<string, PendingCount>();
   const replies = new Map<string, PendingCount>();
+  const rateLimits = new Map<string, PendingCount>();
   const cached = (map: Map<string, PendingCount>, key: string, make: () => { inc(n: number): void }) => {
     let c = map.get(key);
     if (c === undefined) {
@@ -73,8 +99,24 @@ export function createHub(config: HubConfig, metrics: Metrics, logger: Logger): 
   for (const command of [...commandTypes, "invalid"]) metrics.framesReceived.labels({ ...hub, command }).inc(0);
   for (const code of ["ok", ...errorCodes]) metrics.replies.labels({ ...hub, code }).inc(0);
   for (const limit of limitLabels) metrics.limitBreaches.labels({ ...hub, limit }).inc(0);
-  for (const code of ["1000", "1001", "1006", "1009", "4008", "4010"]) metrics.connectionsClosed.labels({ ...hub, code }).inc(0);
-  for (const reason of ["origin", "draining", "full"]) metrics.upgradesRefused.labels({ ...hub, reason }).inc(0);
+  const closeCodes = [
+    1000,
+    1001,
+    1006,
+    1009,
+    CloseCode.SlowConsumer,
+    CloseCode.HistoryLost,
+    CloseCode.TokenExpired,
+    CloseCode.RateLimitExceeded,
+  ];
+  for (const code of [...closeCodes, CloseCode.TooManyAuthFailures]) {
+    metrics.connectionsClosed.labels({ ...hub, code: String(code) }).inc(0);
+  }
+  for (const reason of upgradeRefusals) metrics.upgradesRefused.labels({ ...hub, reason }).inc(0);
+  for (const method of Object.values(AuthMethod)) {
+    for (const result of Object.values(AuthResult)) metrics.authAttempts.labels({ ...hub, method, result }).inc(0);
+  }
+  for (const limit of rateLimitLabels) metrics.rateLimited.labels({ ...hub, limit }).inc(0);
   metrics.publishesAccepted.labels(hub).inc(0);
   metrics.messagesDelivered.labels(hub).inc(0);
   metrics.connectionsOpen.labels(hub).set(0);
@@ -84,6 +126,7 @@ export function createHub(config: HubConfig, metrics: Metrics, logger: Logger): 
   return {
     path: config.path,
     secrets: config.secrets,
+    tokenOnly: config.tokenOnly ?? false,
     compression: config.compression,
     allowedOrigins: config.allowedOrigins ? new Set(config.allowedOrigins) : undefined,
     logger,
@@ -102,6 +145,8 @@ export function createHub(config: HubConfig, metrics: Metrics, logger: Logger): 
       limit: (limit) => metrics.limitBreaches.inc({ ...hub, limit }),
       closed: (code) => metrics.connectionsClosed.inc({ ...hub, code }),
       upgradeRefused: (reason) => metrics.upgradesRefused.inc({ ...hub, reason }),
+      auth: (method, result) => metrics.authAttempts.inc({ ...hub, method, result }),
+      rateLimited: (limit) => cached(rateLimits, limit, () => metrics.rateLimited.labels({ ...hub, limit })).inc(),
     },
   };
 }

@@ -1,14 +1,17 @@
+import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import type { BusObserver, RegistryObserver } from "@rocket/bus";
+import type { Logger } from "pino";
 import { createBus } from "./bus-factory.js";
-import { parseCli } from "./cli.js";
-import { ConfigError, loadConfig } from "./config.js";
+import { parseCli, type TokenArgs } from "./cli.js";
+import { type Config, ConfigError, loadConfig } from "./config.js";
 import { connectionsUnderFdLimit } from "./fd-limit.js";
 import { createGateway } from "./gateway.js";
 import { createHubLogger, createLogger, createStdout } from "./logger.js";
 import { createMetrics, type Metrics } from "./metrics.js";
 import { loadStaticFiles } from "./static-files.js";
+import { mintToken } from "./token-mint.js";
 import { loadNativeUws, NativeUwsError } from "./uws-native.js";
 import { version } from "./version.js";
 
@@ -28,6 +31,7 @@ function orConfigError<T>(build: () => T): T {
 /** The composition root: the only place that reads argv, the environment and signals. */
 async function main(): Promise<void> {
   const args = parseCli(process.argv, version);
+  if (args.command === "token") return printToken(args);
   const config = orConfigError(() =>
     loadConfig({
       file: args.configFile,
@@ -62,6 +66,7 @@ async function main(): Promise<void> {
       logger,
       publishTimeoutMs: config.publishTimeoutMs,
       node,
+      channelTtlSeconds: config.limits.channelTtlSeconds,
     }),
   );
   const fds = connectionsUnderFdLimit();
@@ -139,23 +144,78 @@ async function main(): Promise<void> {
     "listening",
   );
   for (const hub of config.hubs) {
-    if (hub.secrets.readWrite === "")
+    if (hub.secrets.readWrite === "" && !hub.tokenOnly)
       logger.warn({ hub: hub.path }, "hub grants read-write to anyone: its ReadWrite secret is empty");
   }
-  if (config.generatedSecret !== undefined) {
-    const host = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host;
-    const hostPart = host.includes(":") ? `[${host}]` : host;
-    const secure = config.tls !== undefined;
-    const url = config.staticDir
-      ? `${secure ? "https" : "http"}://${hostPart}:${bound.port}/#secret=${encodeURIComponent(config.generatedSecret)}`
-      : `${secure ? "wss" : "ws"}://${hostPart}:${bound.port}/`;
+  await announceDefaultHub(config, logger, bound.port);
+}
+
+/** Demo channels (apps/demo): what the start banner's demo link may use. */
+const demoCap = { chat: ["subscribe", "publish"], positions: ["subscribe", "publish"] } as const;
+
+/**
+ * For the default hub of a start without configuration: the generated secrets (printed once,
+ * so that `rocket token` and backends can be pointed at them) and, when the demo is served, a
+ * link to it carrying a day's token for the demo's channels (never the read-write secret).
+ */
+async function announceDefaultHub(config: Config, logger: Logger, port: number): Promise<void> {
+  if (!config.defaultHub) return;
+  const generated = {
+    ...(config.generatedSecret === undefined ? {} : { readWriteSecret: config.generatedSecret }),
+    ...(config.generatedTokenSecret === undefined ? {} : { tokenSecret: config.generatedTokenSecret }),
+  };
+  if (Object.keys(generated).length > 0) {
     logger.info(
-      { hub: "/", readWriteSecret: config.generatedSecret, url },
-      config.staticDir
-        ? "open the demo at url (it carries the generated read-write secret; set ROCKET_SECRET to choose one)"
-        : "generated a read-write secret for this run (set ROCKET_SECRET to choose one)",
+      { hub: "/", ...generated },
+      "generated secrets for this run (set ROCKET_SECRET and ROCKET_TOKEN_SECRET to choose them)",
     );
   }
+  const key = config.hubs[0]?.tokens?.key;
+  if (config.staticDir === undefined || key?.kind !== "secret") return;
+  const host = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host;
+  const hostPart = host.includes(":") ? `[${host}]` : host;
+  const tokens = config.hubs[0]?.tokens;
+  const token = await mintToken(
+    {
+      sub: `demo-${randomBytes(4).toString("hex")}`,
+      cap: demoCap,
+      ttlSeconds: 86400,
+      issuer: tokens?.issuer,
+      audience: tokens?.audience,
+    },
+    key.secret,
+  );
+  const url = `${config.tls ? "https" : "http"}://${hostPart}:${port}/#token=${token}`;
+  logger.info({ hub: "/", url }, "open the demo at url (its token allows the demo's channels for 24 hours)");
+}
+
+/** `rocket token`: prints a token signed with a hub's secret, or exits 2 saying why not. */
+async function printToken(args: TokenArgs): Promise<void> {
+  const config = orConfigError(() =>
+    loadConfig({
+      file: args.configFile,
+      readFile: (path) => readFileSync(path, "utf8"),
+      env: process.env,
+      flags: {},
+      noGeneratedSecrets: true,
+    }),
+  );
+  const hub = config.hubs.find((h) => h.path === args.hub);
+  const fail = (message: string): never => {
+    process.stderr.write(`rocket token: ${message}\n`);
+    process.exit(2);
+  };
+  if (hub === undefined) return fail(`no hub ${args.hub} (hubs: ${config.hubs.map((h) => h.path).join(", ")})`);
+  const key = hub.tokens?.key;
+  if (key?.kind !== "secret") {
+    const where = config.defaultHub ? "set ROCKET_TOKEN_SECRET" : `give Hubs[].Tokens.Secret for ${hub.path}`;
+    return fail(`hub ${hub.path} has no token secret to sign with (${where}); tokens for public keys are signed by their issuer`);
+  }
+  const token = await mintToken(
+    { sub: args.sub, cap: args.cap, ttlSeconds: args.ttlSeconds, issuer: hub.tokens?.issuer, audience: hub.tokens?.audience },
+    key.secret,
+  );
+  process.stdout.write(`${token}\n`);
 }
 
 function busObserver(metrics: Metrics): BusObserver & RegistryObserver {
@@ -166,6 +226,7 @@ function busObserver(metrics: Metrics): BusObserver & RegistryObserver {
     reconnected: () => metrics.busReconnects.inc(),
     subscribedTopics: (count) => metrics.busSubscribedTopics.set(count),
     knownChannels: (count) => metrics.busRegistryChannels.set(count),
+    channelsExpired: (count) => metrics.busRegistryExpired.inc(count),
     canaryFailed: () => metrics.canaryFailures.inc(),
     gapFilled: (messages) => metrics.historyFilled.inc(messages),
     gapLost: () => metrics.historyLost.inc(),

@@ -43,13 +43,13 @@ export function createMetrics(options: { version: string; redis: boolean }) {
     }),
     connectionsClosed: new Counter({
       name: "rocket_connections_closed_total",
-      help: "WebSocket connections closed, by the close code either side sent (1000, 1001, 1006, 1009, 4008, ... or other).",
+      help: "WebSocket connections closed, by the close code either side sent (1000, 1001, 1006, 1009, 4001, 4008, 4029, 4501, ... or other).",
       labelNames: ["hub", "code"],
       registers: r,
     }),
     upgradesRefused: new Counter({
       name: "rocket_upgrades_refused_total",
-      help: "WebSocket upgrades refused, by reason (origin, draining, full).",
+      help: "WebSocket upgrades refused, by reason (origin, draining, full, rate).",
       labelNames: ["hub", "reason"],
       registers: r,
     }),
@@ -96,8 +96,25 @@ export function createMetrics(options: { version: string; redis: boolean }) {
     }),
     limitBreaches: new Counter({
       name: "rocket_limit_breaches_total",
-      help: "Frames or clients over a configured limit, by limit (payload, depth, channel_name, backpressure: a slow consumer, closed with 4008).",
+      help: "Frames or clients over a configured limit, by limit (payload, depth, channel_name, backpressure: a slow consumer, closed with 4008, subscriptions, auth_failures).",
       labelNames: ["hub", "limit"],
+      registers: r,
+    }),
+    authAttempts: new Counter({
+      name: "rocket_auth_total",
+      help: "auth commands answered, by method (secret, token) and result (ok, invalid, expired).",
+      labelNames: ["hub", "method", "result"],
+      registers: r,
+    }),
+    rateLimited: new Counter({
+      name: "rocket_rate_limited_total",
+      help: "Frames answered rate_limited, by the limit they ran into (commands, publishes).",
+      labelNames: ["hub", "limit"],
+      registers: r,
+    }),
+    busRegistryExpired: new Counter({
+      name: "rocket_bus_registry_expired_total",
+      help: "Channels this node removed from the channel registry after ChannelTtlSeconds without subscriber or publish.",
       registers: r,
     }),
     busPublishAck: new FastHistogram(

@@ -7,8 +7,11 @@ interface QueuedDelivery {
   readonly delivery: Uint8Array;
 }
 
-/** What the outbox queues: replies and, behind them, deliveries of a channel catching up. */
-type Outgoing = AnyReply | QueuedDelivery;
+/**
+ * What the outbox queues: replies; the text of a frame the server generates in the place
+ * of a reply (see {@link Outbox.pushFrame}); and deliveries of a channel catching up.
+ */
+type Outgoing = AnyReply | string | QueuedDelivery;
 
 /** What an outbox needs of its WebSocket (uWS in production, a fake in unit tests). */
 export interface OutboxSocket {
@@ -99,6 +102,14 @@ export class Outbox {
   /** Sends `reply` now, or after the replies reserved before it. */
   push(reply: AnyReply): void {
     this.pushItem(reply);
+  }
+
+  /**
+   * Sends a frame the server generates (an `__unsubscribed` event) in the place of a reply:
+   * after every reply requested before it, before any requested after.
+   */
+  pushFrame(text: string): void {
+    this.pushItem(text);
   }
 
   /**
@@ -193,9 +204,9 @@ export class Outbox {
     const queue = this.queue;
     if (queue === undefined) return;
     let written = 0;
-    for (const reply of queue) {
-      if (reply === undefined) break;
-      this.write(reply);
+    for (const item of queue) {
+      if (item === undefined) break;
+      this.write(item);
       written += 1;
     }
     this.head += written;
@@ -216,6 +227,11 @@ export class Outbox {
 
   private write(item: Outgoing): void {
     const { counters } = this.shared;
+    if (typeof item === "string") {
+      counters.bytesSent.inc(item.length);
+      this.socket.send(item, false, false);
+      return;
+    }
     if ("delivery" in item) {
       counters.messagesDelivered.inc();
       counters.bytesSent.inc(item.delivery.byteLength);

@@ -52,10 +52,17 @@ export function createPublisher(hub: Hub, bus: Bus, registry: ChannelRegistry): 
     publish(channel, event, dataJson) {
       const topic = hub.topic(channel);
       const exists = registry.exists(hub.path, channel);
-      if (exists === true) return send(topic, channel, event, dataJson);
+      if (exists === true) {
+        registry.touch(hub.path, channel);
+        return send(topic, channel, event, dataJson);
+      }
       if (exists === false) return invalidChannel;
       return exists.then(
-        (yes) => (yes ? send(topic, channel, event, dataJson) : invalidChannel),
+        (yes) => {
+          if (!yes) return invalidChannel;
+          registry.touch(hub.path, channel);
+          return send(topic, channel, event, dataJson);
+        },
         (err: unknown) => failed(err, "channel lookup"),
       );
     },

@@ -9,31 +9,50 @@ import {
   decode,
   ErrorCode,
   type HistoryCommand,
+  encodeUnsubscribed,
+  isReservedEvent,
   LimitLabel,
   type PublishCommand,
+  RateLimitLabel,
   type Reply,
+  type SecretAuthCommand,
   type Since,
 } from "@rocket/protocol";
-import { type Grant, noGrant, secretGrant } from "./grant.js";
+import { type Grant, noGrant, secretGrant, TokenGrant } from "./grant.js";
 import type { HistoryReader } from "./history-reader.js";
-import type { Hub } from "./hub.js";
+import { AuthMethod, AuthResult, type Hub } from "./hub.js";
 import type { Outbox } from "./outbox.js";
 import type { Publisher, ReplyResult } from "./publisher.js";
+import { ConnectionRates, type SessionLimits } from "./rate-limits.js";
 import { type AnyReply, accessDenied, failure, ok, unavailable } from "./replies.js";
 import type { Subscriber } from "./subscriber.js";
+import type { TokenCheck, TokenVerifier } from "./token-verifier.js";
 
 /** What the sessions of one hub share (one object per hub, not per connection). */
 export interface SessionContext {
   readonly hub: Hub;
   readonly publisher: Publisher;
   readonly subscriber: Subscriber;
-  /** Reads a channel's history (`history`); undefined for a channel without history. */
+  /** Reads a channel's history for the `history` command. */
   readonly history: HistoryReader;
   readonly decodeOptions: DecodeOptions;
+  /** Checks the hub's tokens; undefined: the hub takes none (token auth is invalid_credentials). */
+  readonly tokens?: TokenVerifier | undefined;
+  /** Per-connection abuse limits; undefined: none. */
+  readonly limits?: SessionLimits | undefined;
 }
 
 const invalidCredentials = failure(ErrorCode.InvalidCredentials);
 const invalidChannelName = failure(ErrorCode.InvalidChannelName);
+const invalidData = failure(ErrorCode.InvalidData);
+const rateLimited = failure(ErrorCode.RateLimited);
+const limitExceeded = failure(ErrorCode.LimitExceeded);
+
+/** setTimeout's longest delay; a token living longer is checked again then. */
+const maxTimerMs = 2 ** 31 - 1;
+
+/** A frame waiting for a token check to finish: its command, or the reply it already has. */
+type Held = Command | Reply;
 
 /**
  * One client connection's protocol state: its grant and channels. Frames enter here; commands
@@ -44,6 +63,23 @@ const invalidChannelName = failure(ErrorCode.InvalidChannelName);
  */
 export class Session {
   private grant: Grant = noGrant;
+  /**
+   * The user of the first token this connection authenticated with; set once, for the life
+   * of the connection: a token for another `sub` is refused.
+   */
+  private identity: { readonly sub: string | undefined } | undefined;
+  /** Ends the connection (4001) when the last accepted token expires. */
+  private expiry: NodeJS.Timeout | undefined;
+  /** The token expired while a refresh was being checked: end unless the refresh is accepted. */
+  private expiryDue = false;
+  /**
+   * While a token is checked (asynchronously), later frames wait here, so that each command
+   * sees the access every command before it left, as with a secret.
+   */
+  private held: Held[] | undefined;
+  private authFailures = 0;
+  /** Created when the hub has limits. */
+  private readonly rates: ConnectionRates | undefined;
   /** Created with the first subscription. */
   private channels: Set<string> | undefined;
   /** The last pending subscribe/unsubscribe; later commands that depend on it chain after it. */
@@ -55,25 +91,43 @@ export class Session {
     private readonly context: SessionContext,
     /** Where this session's replies go; the socket handlers bracket each frame in its handler calls. */
     readonly outbox: Outbox,
-  ) {}
+  ) {
+    const { limits } = context;
+    this.rates = limits === undefined ? undefined : new ConnectionRates(limits, performance.now());
+  }
 
   /** Handles one client frame. */
   receive(frame: ArrayBuffer | Uint8Array | string): void {
     if (this.disconnecting || this.outbox.closed) return;
     const { counters } = this.context.hub;
+    // The read-write secret is the application's own backend: no per-connection limits.
+    const rates = this.grant.trusted ? undefined : this.rates;
+    const now = rates === undefined ? 0 : performance.now();
+    if (rates !== undefined && !rates.commands.take(now)) return this.refuse(RateLimitLabel.Commands, now);
     const command = decode(frame, this.context.decodeOptions);
     if (command.type === "error") {
       counters.frame("invalid");
       if (command.reason === "depth") counters.limit(LimitLabel.Depth);
-      this.outbox.push(failure(command.code));
+      this.reply(failure(command.code));
       return;
     }
     counters.frame(command.type);
-    this.handle(command);
+    if (rates !== undefined && command.type === "publish" && !rates.publishes.take(now)) {
+      return this.refuse(RateLimitLabel.Publishes, now);
+    }
+    if (this.held !== undefined) this.held.push(command);
+    else this.handle(command);
   }
 
   /** The socket closed (and its outbox with it): drops every subscription. Call once. */
   close(): void {
+    clearTimeout(this.expiry);
+    this.held = undefined;
+    this.leaveAll();
+  }
+
+  /** Unsubscribes from every channel. */
+  private leaveAll(): void {
     const release = () => {
       for (const channel of this.channels ?? []) this.context.subscriber.unsubscribe(this.outbox, channel);
       this.channels = undefined;
@@ -85,12 +139,10 @@ export class Session {
 
   private handle(command: Command): void {
     switch (command.type) {
-      case "auth": {
-        const level = authenticate(this.context.hub.secrets, command.access, command.secret);
-        this.grant = secretGrant(level);
-        this.outbox.push(level === AccessLevel.None ? invalidCredentials : ok);
+      case "auth":
+        if ("token" in command) this.authToken(command.token);
+        else this.authSecret(command);
         return;
-      }
       case "logout":
         this.grant = noGrant;
         this.outbox.push(ok);
@@ -122,6 +174,11 @@ export class Session {
     const channel = checkChannelName(rawChannel);
     if (channel === ErrorCode.InvalidChannelName) return this.rejectName(rawChannel);
     if (this.channels?.has(channel)) return this.outbox.push(ok);
+    const most = this.context.limits?.subscriptionsPerConnection;
+    if (most !== undefined && !this.grant.trusted && (this.channels?.size ?? 0) >= most) {
+      this.context.hub.counters.limit(LimitLabel.Subscriptions);
+      return this.outbox.push(limitExceeded);
+    }
     this.channels ??= new Set();
     this.channels.add(channel);
     const op = this.afterBarrier(() =>
@@ -153,6 +210,8 @@ export class Session {
   }
 
   private publish(command: PublishCommand): void {
+    // Events named `__…` are the server's (`__unsubscribed`); webrocket's secret sessions keep publishing them.
+    if (this.grant.kind === "token" && isReservedEvent(command.event)) return this.outbox.push(invalidData);
     if (!this.grant.canPublish(command.channel)) return this.outbox.push(accessDenied);
     const channel = checkChannelName(command.channel);
     if (channel === ErrorCode.InvalidChannelName) return this.rejectName(command.channel);
@@ -177,6 +236,154 @@ export class Session {
       return unavailable;
     });
     this.replyLater(read);
+  }
+
+  private authSecret(command: SecretAuthCommand): void {
+    const { hub } = this.context;
+    const level = hub.tokenOnly ? AccessLevel.None : authenticate(hub.secrets, command.access, command.secret);
+    if (level === AccessLevel.None) return this.authFailed(AuthMethod.Secret, ErrorCode.InvalidCredentials);
+    this.grant = secretGrant(level);
+    // The secret now speaks for the session: a token's end no longer ends it.
+    clearTimeout(this.expiry);
+    this.expiry = undefined;
+    hub.counters.auth(AuthMethod.Secret, AuthResult.Ok);
+    this.outbox.push(ok);
+  }
+
+  /**
+   * Checks a token (asynchronously: signatures, maybe a JWKS fetch) while later frames wait in
+   * `held`; it takes effect once the subscribes and unsubscribes before it have settled, so
+   * that narrowing a refreshed token's channels sees every one of them.
+   */
+  private authToken(token: string): void {
+    const verifier = this.context.tokens;
+    if (verifier === undefined) return this.authFailed(AuthMethod.Token, ErrorCode.InvalidCredentials);
+    this.held = [];
+    const ticket = this.outbox.reserve();
+    const checked = verifier.verify(token);
+    const settled = this.barrier === undefined ? checked : this.barrier.then(() => checked);
+    void settled.then((check) => {
+      if (this.outbox.closed) return;
+      this.applyToken(check, ticket);
+      if (this.expiryDue) this.expire();
+      this.releaseHeld();
+    });
+  }
+
+  private applyToken(check: TokenCheck, ticket: number): void {
+    const { counters, logger } = this.context.hub;
+    if (!check.ok) {
+      logger.debug({ reason: check.reason, code: check.code }, "token refused");
+      // Keys that could not be fetched judge nothing: the session keeps what it had.
+      if (check.code === ErrorCode.Unavailable) return this.outbox.fill(ticket, unavailable);
+      const result = check.code === ErrorCode.TokenExpired ? AuthResult.Expired : AuthResult.Invalid;
+      return this.authFailed(AuthMethod.Token, check.code, ticket, result);
+    }
+    if (this.identity !== undefined && this.identity.sub !== check.sub) {
+      logger.debug({ reason: "another sub than the connection's" }, "token refused");
+      return this.authFailed(AuthMethod.Token, ErrorCode.InvalidCredentials, ticket);
+    }
+    this.identity ??= { sub: check.sub };
+    const grant = new TokenGrant(check.cap);
+    this.grant = grant;
+    this.expiryDue = false;
+    this.armExpiry(check.expiresAtMs);
+    // Channels the new token no longer allows stop at once: nothing of theirs follows the ok.
+    const dropped: string[] = [];
+    for (const channel of this.channels ?? []) {
+      if (grant.canSubscribe(channel)) continue;
+      dropped.push(channel);
+      this.channels?.delete(channel);
+      this.context.subscriber.unsubscribe(this.outbox, channel);
+    }
+    counters.auth(AuthMethod.Token, AuthResult.Ok);
+    this.outbox.fill(ticket, ok);
+    for (const channel of dropped) this.outbox.pushFrame(encodeUnsubscribed(channel, ErrorCode.AccessDenied));
+  }
+
+  /**
+   * A refused `auth`: no access afterwards, as with a wrong secret; after `MaxAuthFailures` of
+   * them the connection is closed (4501), so that credentials cannot be guessed over one socket.
+   */
+  private authFailed(
+    method: AuthMethod,
+    code: typeof ErrorCode.InvalidCredentials | typeof ErrorCode.TokenExpired,
+    ticket?: number,
+    result: AuthResult = AuthResult.Invalid,
+  ): void {
+    const { counters, logger } = this.context.hub;
+    this.grant = noGrant;
+    counters.auth(method, result);
+    const reply = code === ErrorCode.InvalidCredentials ? invalidCredentials : failure(code);
+    if (ticket === undefined) this.outbox.push(reply);
+    else this.outbox.fill(ticket, reply);
+    this.authFailures += 1;
+    const most = this.context.limits?.authFailures;
+    if (most !== undefined && this.authFailures >= most && !this.disconnecting) {
+      counters.limit(LimitLabel.AuthFailures);
+      logger.info({ failures: this.authFailures }, "too many failed auth attempts: closing with 4501");
+      this.disconnecting = true;
+      this.outbox.endAfterReplies(CloseCode.TooManyAuthFailures, "too many failed auth attempts");
+    }
+  }
+
+  private armExpiry(atMs: number): void {
+    clearTimeout(this.expiry);
+    const delay = Math.min(Math.max(atMs - Date.now(), 0), maxTimerMs);
+    this.expiry = setTimeout(() => {
+      if (Date.now() < atMs) return this.armExpiry(atMs);
+      if (this.held !== undefined) this.expiryDue = true;
+      else this.expire();
+    }, delay);
+    this.expiry.unref();
+  }
+
+  /** The token expired unrefreshed: deliveries stop now, the connection ends (4001) after the replies owed. */
+  private expire(): void {
+    if (this.disconnecting || this.outbox.closed) return;
+    this.expiryDue = false;
+    this.context.hub.logger.debug("token expired: closing with 4001");
+    this.grant = noGrant;
+    this.disconnecting = true;
+    this.leaveAll();
+    this.outbox.endAfterReplies(CloseCode.TokenExpired, "token expired");
+  }
+
+  /** Runs the frames that waited for a token check, in order, until one holds them again. */
+  private releaseHeld(): void {
+    const held = this.held;
+    this.held = undefined;
+    if (held === undefined) return;
+    for (let i = 0; i < held.length; i++) {
+      if (this.disconnecting || this.outbox.closed) return;
+      // A held auth with a token holds what follows it again (TypeScript cannot see handle() set it).
+      const again = this.held as Held[] | undefined;
+      if (again !== undefined) {
+        again.push(...held.slice(i));
+        return;
+      }
+      const item = held[i] as Held;
+      if ("type" in item) this.handle(item);
+      else this.outbox.push(item);
+    }
+  }
+
+  /** A reply of its own to a frame: after the frames held before it, if any. */
+  private reply(reply: Reply): void {
+    if (this.held !== undefined) this.held.push(reply);
+    else this.outbox.push(reply);
+  }
+
+  /** A frame over a rate limit: `rate_limited`, or the end (4029) for a client that keeps at it. */
+  private refuse(limit: RateLimitLabel, now: number): void {
+    const { counters, logger } = this.context.hub;
+    counters.rateLimited(limit);
+    this.reply(rateLimited);
+    if (this.rates?.refused(now)) {
+      logger.info({ limit }, "rate limit far exceeded: closing with 4029");
+      this.disconnecting = true;
+      this.outbox.endAfterReplies(CloseCode.RateLimitExceeded, "rate limit far exceeded");
+    }
   }
 
   /** Later commands wait for `op`; once it settled (and nothing newer is pending) they need not. */

@@ -4,6 +4,7 @@ import type { Logger } from "pino";
 import type { Hub } from "./hub.js";
 import { Outbox, type OutboxShared, WriteBatch } from "./outbox.js";
 import { Session, type SessionContext } from "./session.js";
+import { TokenBucket } from "./token-bucket.js";
 import type { Uws } from "./uws-native.js";
 
 /** What uWS keeps per connection. */
@@ -21,6 +22,8 @@ export interface SocketHandlerDeps {
   readonly accepting: () => boolean;
   /** Most connections held at once; more get 503. */
   readonly maxConnections: number;
+  /** New connections accepted per second on this node (bursts of one second's worth); more get 503. 0: no cap. */
+  readonly maxConnectionsPerSecond: number;
   readonly maxPayloadBytes: number;
   readonly maxBackpressureBytes: number;
   readonly idleTimeoutSeconds: number;
@@ -42,6 +45,21 @@ export function createSocketHandlers(deps: SocketHandlerDeps) {
   // uWS's own cut for a burst that outruns the slow-consumer check (see fan-out.ts).
   const hardBackpressure = deps.maxBackpressureBytes * 2 + uwsMaxPayload * 2;
   let lastFullLog = 0;
+  let lastRateLog = 0;
+  // One bucket for the node: it keeps a node alive when another dies and all its clients come at once.
+  const perSecond = deps.maxConnectionsPerSecond;
+  const upgrades = perSecond > 0 ? new TokenBucket(perSecond, perSecond, performance.now()) : undefined;
+
+  const refuseOverRate = (hub: Hub): boolean => {
+    if (upgrades === undefined || upgrades.take(performance.now())) return false;
+    hub.counters.upgradeRefused("rate");
+    const now = Date.now();
+    if (now - lastRateLog > fullLogEveryMs) {
+      lastRateLog = now;
+      logger.warn({ maxConnectionsPerSecond: perSecond }, "connection rate limit reached: refusing new clients with 503");
+    }
+    return true;
+  };
 
   const refuseWhenFull = (hub: Hub): boolean => {
     if (connections.size < maxConnections) return false;
@@ -73,6 +91,12 @@ export function createSocketHandlers(deps: SocketHandlerDeps) {
         }
         if (refuseWhenFull(hub)) {
           res.writeStatus("503 Service Unavailable").end("server full\n");
+          return;
+        }
+        if (refuseOverRate(hub)) {
+          res.cork(() => {
+            res.writeStatus("503 Service Unavailable").writeHeader("retry-after", "1").end("too many new connections\n");
+          });
           return;
         }
         const origin = req.getHeader("origin");

@@ -10,11 +10,11 @@ const notRecovered = encoded(encodeSubscribeReply(false, undefined));
 
 /**
  * Subscribing connections to the channels of one hub: the channel is recorded cluster-wide
- * (a channel exists once anybody subscribed to it), the node takes a bus reference to its
- * topic, and the connection's socket joins the topic, so that fan-out reaches it. On a
- * channel with history a subscribe with `since` goes through a catch-up (recovery.ts): the
- * reply carries the position, recovered messages follow it, and the socket joins the topic
- * once it caught up.
+ * (a channel exists once anybody subscribed to it, and stays while anybody is subscribed),
+ * the node takes a bus reference to its topic, and the connection's socket joins the topic,
+ * so that fan-out reaches it. On a channel with history a subscribe with `since` goes
+ * through a catch-up (recovery.ts): the reply carries the position, recovered messages
+ * follow it, and the socket joins the topic once it caught up.
  */
 export interface Subscriber {
   /**
@@ -48,6 +48,7 @@ export function createSubscriber(hub: Hub, bus: Bus, registry: ChannelRegistry, 
         (page) => encoded(encodeSubscribeReply(since.offset === undefined ? undefined : page.complete, page.position)),
         (err: unknown) => {
           void bus.unsubscribe(topic);
+          registry.release(hub.path, channel);
           throw err;
         },
       );
@@ -61,8 +62,9 @@ export function createSubscriber(hub: Hub, bus: Bus, registry: ChannelRegistry, 
       return Promise.all([registered, reference]).then(
         () => joined(outbox, channel, since),
         (err: unknown) => {
-          // The bus reference may have been taken although the registry failed: give it back.
+          // One of the two may have been taken although the other failed: give it back.
           reference.then(() => bus.unsubscribe(topic), noop);
+          registered.then(() => registry.release(hub.path, channel), noop);
           throw err;
         },
       );
@@ -72,6 +74,7 @@ export function createSubscriber(hub: Hub, bus: Bus, registry: ChannelRegistry, 
       outbox.unsubscribe(topic);
       recovery.leave(outbox, topic);
       void bus.unsubscribe(topic);
+      registry.release(hub.path, channel);
     },
   };
 }

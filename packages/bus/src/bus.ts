@@ -130,19 +130,33 @@ export interface HistoryPage {
 }
 
 /**
- * The cluster-wide record of the channels that exist, per hub. Channels are never deleted
- * (as in webrocket), so an answer of "yes" never goes stale. Where the bus speaks topics,
- * the registry speaks hubs and channel names.
+ * The cluster-wide record of the channels that exist, per hub. A channel exists from its
+ * first subscribe; with a TTL it is forgotten once it has had no subscriber (on any node)
+ * and no publish for that long, so that clients cannot grow the registry without bound.
+ * Where the bus speaks topics, the registry speaks hubs and channel names.
  */
 export interface ChannelRegistry {
-  /** Records, cluster-wide, that `channel` exists in `hub`. Rejects with {@link BusUnavailableError}. */
-  register(hub: string, channel: string): Promise<void>;
   /**
-   * Whether `channel` was ever registered in `hub` on any node. Answers synchronously from
-   * the node's cache when it can; a promise when it must ask upstream (rejecting with
+   * Records, cluster-wide, that `channel` exists in `hub`, and holds it alive while this
+   * node's subscriber has it: call {@link release} once for each register that resolved.
+   * Rejects with {@link BusUnavailableError} (nothing held then).
+   */
+  register(hub: string, channel: string): Promise<void>;
+  /** Undoes one {@link register}: one local subscriber fewer. */
+  release(hub: string, channel: string): void;
+  /**
+   * Whether `channel` exists in `hub`, on any node. Answers synchronously from the node's
+   * cache when it can; a promise when it must ask upstream (rejecting with
    * {@link BusUnavailableError}). Publishing asks this every time.
    */
   exists(hub: string, channel: string): boolean | Promise<boolean>;
+  /**
+   * A publish on `channel`, which {@link exists} just confirmed: it lives another TTL. Cheap
+   * (written upstream at most once per refresh period per node), never fails.
+   */
+  touch(hub: string, channel: string): void;
+  /** Stops the registry's timers (refresh and sweep). */
+  close(): void;
 }
 
 /** Hooks the gateway turns into metrics; every one is optional. */
@@ -171,6 +185,8 @@ export interface BusObserver {
 export interface RegistryObserver {
   /** Number of channels cached on this node. */
   knownChannels?(count: number): void;
+  /** This node's sweep removed `count` expired channels from the registry. */
+  channelsExpired?(count: number): void;
 }
 
 /** The slice of a pino logger the bus uses. */

@@ -33,6 +33,11 @@ export interface RedisCommands {
   get(key: string): Promise<string | null>;
   setWithTtl(key: string, value: string, ttlMs: number): Promise<unknown>;
   del(key: string): Promise<number>;
+  /** ZADD with one score for every member. */
+  zaddAll(key: string, score: number, members: readonly string[]): Promise<number>;
+  zscore(key: string, member: string): Promise<string | null>;
+  /** EVAL of a script with its keys and arguments. */
+  evalScript(script: string, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown>;
 }
 
 /**
@@ -163,6 +168,9 @@ export function redisCommands(cmd: Redis | Cluster, timeoutMs: number): RedisCom
     get: (key) => timed(cmd.get(key), "GET"),
     setWithTtl: (key, value, ttlMs) => timed(cmd.set(key, value, "PX", ttlMs), "SET"),
     del: (key) => timed(cmd.del(key), "DEL"),
+    zaddAll: (key, score, members) => timed(cmd.zadd(key, ...members.flatMap((m) => [score, m])), "ZADD"),
+    zscore: (key, member) => timed(cmd.zscore(key, member), "ZSCORE"),
+    evalScript: (script, keys, args) => timed(cmd.eval(script, keys.length, ...keys, ...args), "EVAL"),
   };
 }
 

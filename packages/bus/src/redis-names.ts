@@ -19,8 +19,14 @@ export interface RedisNames {
   stream(topic: string): string;
   /** Hash of a topic's history position (`offset`, `epoch`): `rocket:meta:{<hubPath>:<channel>}`. */
   meta(topic: string): string;
-  /** Set of the channels ever created in a hub: `rocket:channels:<hubPath>`. */
+  /** Set of the channels that exist in a hub: `rocket:channels:<hubPath>`. */
   registry(namespace: string): string;
+  /**
+   * Sorted set of the same channels by last activity (wall-clock ms):
+   * `{rocket:channels:<hubPath>}:active`. The hash tag is the set's whole name, so both keys
+   * live in one slot of a Redis Cluster and one script can expire from both.
+   */
+  registryActivity(namespace: string): string;
   /** A node's liveness canary channel: `rocket:canary:<node>` (plus `:<n>` per cluster shard). */
   canary(node: string): string;
   /** A node's heartbeat key (value: the Redis run id it last subscribed on): `rocket:node:<node>`. */
@@ -37,6 +43,7 @@ export function redisNames(prefix = defaultRedisPrefix): RedisNames {
     stream: (topic) => `${prefix}history:{${topic}}`,
     meta: (topic) => `${prefix}meta:{${topic}}`,
     registry: (namespace) => `${prefix}channels:${namespace}`,
+    registryActivity: (namespace) => `{${prefix}channels:${namespace}}:active`,
     canary: (node) => `${prefix}canary:${node}`,
     heartbeat: (node) => `${prefix}node:${node}`,
     nodes: `${prefix}nodes`,

@@ -1,4 +1,14 @@
-import { type Access, ErrorCode, encodeCommand, type FrameExtras, parseServerFrame, type Reply } from "@rocket/protocol";
+import {
+  type Access,
+  CloseCode,
+  type Delivery,
+  ErrorCode,
+  encodeCommand,
+  type FrameExtras,
+  parseServerFrame,
+  type Reply,
+  ServerEvent,
+} from "@rocket/protocol";
 import { ClientErrorCode, RocketError } from "./errors.js";
 import { type Credentials, type Message, pingFrame } from "./frames.js";
 import { MessageHandlers } from "./handlers.js";
@@ -7,6 +17,7 @@ import { type ClientOptions, type ResolvedOptions, resolveOptions } from "./opti
 import { type Position, Positions, positionOf, type RecoveryEvent, type SubscribeResult, subscribeResult } from "./positions.js";
 import { mayReconnect, ReconnectPolicy } from "./reconnect.js";
 import { SendQueue } from "./send-queue.js";
+import { refreshLeadMs, retryAfterMs, tokenExpiry } from "./token.js";
 import { globalWebSocket, loadWebSocket, type SocketLike, socketOpen, type WebSocketConstructor } from "./transport.js";
 
 /**
@@ -30,6 +41,18 @@ export interface StateChange {
   readonly closeCode?: number;
   /** `reconnecting`, `closed`: why it ended, as far as known. */
   readonly reason?: string;
+}
+
+/** The server unsubscribed the session from a channel (a refreshed token no longer allows it). */
+export interface Unsubscribed {
+  readonly channel: string;
+  /** The error code the server gives as the reason (`access_denied`). */
+  readonly reason: string;
+}
+
+/** A token as the credentials presented on every connection. */
+interface TokenCredentials {
+  readonly token: string;
 }
 
 /** A request waiting for its reply (or for a connection). */
@@ -77,12 +100,18 @@ export class RocketClient {
   readonly #gapListeners = new Listeners<RecoveryEvent>();
   /** The last position received per channel with history: reconnects resubscribe from it. */
   readonly #positions = new Positions();
+  readonly #unsubscribedListeners = new Listeners<Unsubscribed>();
   /** Channels the server confirmed, in subscription order: resubscribed on every new connection. */
   readonly #channels = new Set<string>();
   readonly #whenClosed: Promise<void>;
   #resolveClosed: () => void = noop;
   /** The credentials the server last accepted (or the configured ones): presented on every new connection. */
-  #credentials: Credentials | undefined;
+  #credentials: Credentials | TokenCredentials | undefined;
+  /** A new token must be fetched (`getToken`) before the next connection. */
+  #tokenStale = false;
+  #refreshTimer: Timer | undefined;
+  /** The last refused upgrade's Retry-After, ms: the next attempt waits at least this long. */
+  #retryAfterMs: number | undefined;
   #WebSocket: WebSocketConstructor | undefined;
   #state: ConnectionState = "connecting";
   #url: string;
@@ -101,7 +130,9 @@ export class RocketClient {
     this.#options = resolveOptions(options);
     this.#policy = new ReconnectPolicy(this.#options.urls, this.#options.reconnect, this.#options.random);
     this.#queue = new SendQueue(this.#options.maxQueued);
-    this.#credentials = this.#options.auth;
+    const { auth, token, getToken } = this.#options;
+    this.#credentials = auth ?? (token === undefined ? undefined : { token });
+    this.#tokenStale = getToken !== undefined && token === undefined;
     this.#WebSocket = this.#options.WebSocket;
     this.#url = this.#policy.url;
     this.#whenClosed = new Promise((resolve) => {
@@ -176,6 +207,15 @@ export class RocketClient {
   }
 
   /**
+   * Calls `listener` when the server unsubscribes the session from a channel: a refreshed
+   * token no longer allows it (`reason` `access_denied`). The channel is no longer restored
+   * on reconnect. Only sessions authenticated with a token receive this.
+   */
+  onUnsubscribed(listener: (event: Unsubscribed) => void): () => void {
+    return this.#unsubscribedListeners.add(listener);
+  }
+
+  /**
    * Calls `handler` for every message delivered on `channel`, or only for those of `event`.
    * Handlers are independent of subscriptions: they stay until removed with the returned function.
    */
@@ -197,8 +237,10 @@ export class RocketClient {
       encodeCommand({ type: "auth", access: credentials.access, secret: credentials.secret }),
       true,
       (reply) => {
-        if ("ok" in reply) this.#credentials = credentials;
-        else if (reply.err === ErrorCode.InvalidCredentials) this.#credentials = undefined;
+        if ("ok" in reply) {
+          this.#credentials = credentials;
+          clearTimeout(this.#refreshTimer);
+        } else if (reply.err === ErrorCode.InvalidCredentials) this.#credentials = undefined;
       },
     );
   }
@@ -308,6 +350,7 @@ export class RocketClient {
     if (this.#closeRequested || this.#state === "closed") return this.#whenClosed;
     this.#closeRequested = true;
     clearTimeout(this.#retryTimer);
+    clearTimeout(this.#refreshTimer);
     this.#failQueued(new RocketError(ClientErrorCode.Closed, "the client was closed before the request was sent"));
     const socket = this.#socket;
     if (socket === undefined) {
@@ -362,6 +405,10 @@ export class RocketClient {
   }
 
   #connect(): void {
+    if (this.#needsToken()) {
+      this.#fetchToken();
+      return;
+    }
     const WebSocket = this.#WebSocket ?? globalWebSocket();
     if (WebSocket !== undefined) {
       this.#open(WebSocket);
@@ -389,6 +436,7 @@ export class RocketClient {
       return;
     }
     this.#socket = socket;
+    this.#watchRefusal(socket);
     if (this.#options.connectTimeoutMs > 0) {
       this.#connectTimer = setTimeout(() => this.#drop(socket, "connect timeout"), this.#options.connectTimeoutMs);
     }
@@ -423,7 +471,21 @@ export class RocketClient {
       return false;
     };
     const credentials = this.#credentials;
-    if (credentials !== undefined) {
+    if (credentials !== undefined && "token" in credentials) {
+      steps.push(
+        this.#internal(encodeCommand({ type: "auth", token: credentials.token }), (reply) => {
+          if ("ok" in reply) this.#scheduleRefresh(credentials.token);
+          else if (this.#options.getToken !== undefined && reply.err !== ErrorCode.Unavailable) {
+            // Refused: fetch another before the next attempt rather than go on without access.
+            this.#reportError(new RocketError(reply.err, `the server refused the token: ${reply.err}`));
+            this.#tokenStale = true;
+            this.#drop(socket, `the token was refused: ${reply.err}`);
+            return;
+          } else if (refused(reply.err, "auth")) return;
+          stepDone();
+        }),
+      );
+    } else if (credentials !== undefined) {
       steps.push(
         this.#internal(encodeCommand({ type: "auth", access: credentials.access, secret: credentials.secret }), (reply) => {
           if ("err" in reply) {
@@ -520,6 +582,10 @@ export class RocketClient {
       return;
     }
     if (frame.type === "delivery") {
+      if (frame.delivery.event === ServerEvent.Unsubscribed && this.#usesToken()) {
+        this.#unsubscribedByServer(frame.delivery);
+        return;
+      }
       const message = messageOf(frame.delivery, frame.extras);
       if (message.offset !== undefined && message.epoch !== undefined && this.#channels.has(message.channel)) {
         this.#positions.set(message.channel, { offset: message.offset, epoch: message.epoch });
@@ -574,7 +640,17 @@ export class RocketClient {
       }
     }
     this.#queue.unshift(retry);
-    const next = this.#closeRequested || !mayReconnect(closeCode) ? undefined : this.#policy.next();
+    // An expired token: another one is needed first; without getToken there is none to be had.
+    const expired = closeCode === CloseCode.TokenExpired;
+    if (expired) this.#tokenStale = true;
+    const cannot = expired && this.#options.getToken === undefined && this.#usesToken();
+    let next = this.#closeRequested || cannot || !mayReconnect(closeCode) ? undefined : this.#policy.next();
+    const retryAfter = this.#retryAfterMs;
+    this.#retryAfterMs = undefined;
+    if (next !== undefined && retryAfter !== undefined) {
+      // The node asked to wait (too many new connections): at least that, spread over as long again.
+      next = { ...next, delayMs: Math.max(next.delayMs, retryAfter + Math.floor(this.#options.random() * retryAfter)) };
+    }
     if (next === undefined) {
       this.#finish(closeCode, reason);
       return;
@@ -599,9 +675,102 @@ export class RocketClient {
     this.#closeRequested = true;
     this.#ready = false;
     clearTimeout(this.#retryTimer);
+    clearTimeout(this.#refreshTimer);
     this.#failQueued(new RocketError(ClientErrorCode.Closed, `the client closed: ${reason}`, { closeCode }));
     this.#setState({ state: "closed", url: this.#url, closeCode, reason });
     this.#resolveClosed();
+  }
+
+  #usesToken(): boolean {
+    return this.#credentials !== undefined && "token" in this.#credentials;
+  }
+
+  /** Whether a token must be fetched before connecting: none yet, refused, or about to expire. */
+  #needsToken(): boolean {
+    if (this.#options.getToken === undefined) return false;
+    if (this.#tokenStale) return true;
+    const credentials = this.#credentials;
+    if (credentials === undefined || !("token" in credentials)) return false;
+    const expiresAt = tokenExpiry(credentials.token);
+    return expiresAt !== undefined && expiresAt - Date.now() < 1000;
+  }
+
+  #fetchToken(): void {
+    const getToken = this.#options.getToken;
+    if (getToken === undefined) return;
+    getToken().then(
+      (token) => {
+        if (this.#closeRequested) return;
+        this.#credentials = { token };
+        this.#tokenStale = false;
+        this.#connect();
+      },
+      (cause: unknown) => {
+        if (this.#closeRequested) return;
+        this.#reportError(new RocketError(ClientErrorCode.TokenUnavailable, "getToken failed", { cause }));
+        this.#lost(abnormalClosure, "getToken failed");
+      },
+    );
+  }
+
+  /** Presents a fresh token shortly before this one expires, keeping the session and its channels. */
+  #scheduleRefresh(token: string): void {
+    clearTimeout(this.#refreshTimer);
+    this.#refreshTimer = undefined;
+    const getToken = this.#options.getToken;
+    const expiresAt = tokenExpiry(token);
+    if (getToken === undefined || expiresAt === undefined) return;
+    const now = Date.now();
+    this.#refreshTimer = setTimeout(() => this.#refresh(getToken), Math.max(0, expiresAt - refreshLeadMs(expiresAt, now) - now));
+  }
+
+  #refresh(getToken: () => Promise<string>): void {
+    getToken().then(
+      (token) => {
+        if (this.#closeRequested) return;
+        this.#credentials = { token };
+        // Not connected: the next connection presents it.
+        if (!this.#ready) return;
+        this.#request(encodeCommand({ type: "auth", token }), true, (reply) => {
+          if ("ok" in reply) this.#scheduleRefresh(token);
+          else this.#tokenStale = true;
+        }).catch((error: RocketError) => this.#reportError(error));
+      },
+      (cause: unknown) => {
+        if (this.#closeRequested) return;
+        this.#reportError(new RocketError(ClientErrorCode.TokenUnavailable, "getToken failed", { cause }));
+        // Try again soon; past the expiry the server closes (4001) and reconnecting fetches one.
+        this.#refreshTimer = setTimeout(() => this.#refresh(getToken), 1000);
+      },
+    );
+  }
+
+  #unsubscribedByServer(delivery: Delivery): void {
+    this.#channels.delete(delivery.channel);
+    this.#positions.delete(delivery.channel);
+    const reason = (delivery.data as { reason?: unknown } | null)?.reason;
+    this.#unsubscribedListeners.emit(
+      { channel: delivery.channel, reason: typeof reason === "string" ? reason : "unknown" },
+      (error) => this.#handlerFailed(error),
+    );
+  }
+
+  /**
+   * In Node with the `ws` package, an upgrade refused with 503 and Retry-After (a node taking
+   * too many new connections) says how long to wait; browsers do not expose it, and the
+   * jittered backoff is all there is.
+   */
+  #watchRefusal(socket: SocketLike): void {
+    const emitter = socket as unknown as {
+      on?: (event: string, listener: (request: unknown, response: { headers?: Record<string, unknown> }) => void) => void;
+      terminate?: () => void;
+    };
+    if (typeof emitter.on !== "function" || typeof emitter.terminate !== "function") return;
+    emitter.on("unexpected-response", (_request, response) => {
+      if (this.#socket === socket) this.#retryAfterMs = retryAfterMs(response.headers?.["retry-after"]);
+      // With this listener ws leaves the refused handshake to us: end it, which reports a close (1006).
+      emitter.terminate?.();
+    });
   }
 
   #failQueued(error: RocketError): void {

@@ -3,7 +3,7 @@ import type { ErrorCode } from "@rocket/protocol";
 /**
  * Codes of the errors the client raises itself, next to the server's {@link ErrorCode}s
  * (`invalid_data`, `invalid_credentials`, `invalid_channel_name`, `invalid_channel`,
- * `access_denied`, `unavailable`).
+ * `access_denied`, `unavailable`, `token_expired`, `rate_limited`, `limit_exceeded`).
  */
 export const ClientErrorCode = {
   /** The connection dropped after the request was sent: its outcome is unknown (a publish may have been delivered). */
@@ -20,6 +20,8 @@ export const ClientErrorCode = {
   HandlerFailed: "handler_failed",
   /** No WebSocket in this runtime and the optional `ws` package is not installed. */
   NoWebSocket: "no_websocket",
+  /** `getToken` rejected; `cause` holds why. The client tries again (with backoff, or before the token expires). */
+  TokenUnavailable: "token_unavailable",
 } as const;
 export type ClientErrorCode = (typeof ClientErrorCode)[keyof typeof ClientErrorCode];
 

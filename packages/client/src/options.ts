@@ -11,6 +11,19 @@ export interface ClientOptions {
   readonly url: string | readonly string[];
   /** Credentials presented first on every connection. Default: none (call `auth()` later). */
   readonly auth?: Credentials;
+  /**
+   * A token (JWT from the application's backend) presented first on every connection,
+   * instead of `auth`. Without `getToken` it cannot be renewed: when it expires the server
+   * closes the connection (4001) and the client stops.
+   */
+  readonly token?: string;
+  /**
+   * Fetches a fresh token (from the application's backend). Called before the first
+   * connection (unless `token` is given), shortly before each token expires (the new one is
+   * presented on the open connection, keeping its subscriptions), and before reconnecting
+   * when the server closed with 4001 or the token has expired meanwhile.
+   */
+  readonly getToken?: () => Promise<string>;
   /** Reconnect with exponential backoff and full jitter, or `false` to never reconnect. */
   readonly reconnect?: Partial<ReconnectOptions> | false;
   /** Most requests held while not connected; more are rejected with `queue_full`. Default 1000. */
@@ -36,6 +49,8 @@ export interface ClientOptions {
 export interface ResolvedOptions {
   readonly urls: readonly string[];
   readonly auth: Credentials | undefined;
+  readonly token: string | undefined;
+  readonly getToken: (() => Promise<string>) | undefined;
   readonly reconnect: ReconnectOptions | undefined;
   readonly maxQueued: number;
   readonly replyTimeoutMs: number;
@@ -51,6 +66,12 @@ export function resolveOptions(options: ClientOptions): ResolvedOptions {
   if (urls.length === 0 || urls.some((u) => typeof u !== "string" || u === "")) {
     throw new TypeError("url: give a WebSocket URL or a non-empty list of them");
   }
+  if (options.auth !== undefined && (options.token !== undefined || options.getToken !== undefined)) {
+    throw new TypeError("auth: give either auth (a secret) or token/getToken, not both");
+  }
+  if (options.getToken !== undefined && typeof options.getToken !== "function") {
+    throw new TypeError("getToken: must be a function returning a promise of a token");
+  }
   const reconnect = options.reconnect === false ? undefined : { ...defaultReconnectOptions, ...options.reconnect };
   if (reconnect && !(reconnect.initialDelayMs >= 0 && reconnect.maxDelayMs >= 0 && reconnect.maxAttempts >= 0)) {
     throw new RangeError("reconnect: initialDelayMs, maxDelayMs and maxAttempts must be 0 or more");
@@ -58,6 +79,8 @@ export function resolveOptions(options: ClientOptions): ResolvedOptions {
   const resolved: ResolvedOptions = {
     urls,
     auth: options.auth,
+    token: options.token,
+    getToken: options.getToken,
     reconnect,
     maxQueued: options.maxQueued ?? 1000,
     replyTimeoutMs: options.replyTimeoutMs ?? 10_000,

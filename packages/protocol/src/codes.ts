@@ -19,6 +19,21 @@ export const ErrorCode = {
    * unknown: a publish answered this way may still have been delivered, so a retry may duplicate.
    */
   Unavailable: "unavailable",
+  /**
+   * Rocket: the token given to `auth` has expired (its `exp`, plus the hub's leeway, has
+   * passed). The session now has no access; authenticate again with a fresh token.
+   */
+  TokenExpired: "token_expired",
+  /**
+   * Rocket: the connection sent commands (or publishes) faster than the gateway allows
+   * (`MaxCommandsPerSecond`, `MaxPublishesPerSecond`). The command did nothing; slow down.
+   */
+  RateLimited: "rate_limited",
+  /**
+   * Rocket: a subscribe would take the connection past `MaxSubscriptionsPerConnection`. The
+   * subscribe did nothing; unsubscribe from something first.
+   */
+  LimitExceeded: "limit_exceeded",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -27,7 +42,7 @@ export const errorCodes: readonly ErrorCode[] = Object.values(ErrorCode);
 
 /**
  * WebSocket close codes the server sends. Codes 4000–4499 mean "reconnect is fine",
- * 4500–4999 mean "do not reconnect without changing something".
+ * 4500–4999 mean "do not reconnect without changing something" (the credentials, say).
  */
 export const CloseCode = {
   /** The client sent `{"disconnect":true}`; the server closes after the `{"ok":true}` reply. */
@@ -40,6 +55,21 @@ export const CloseCode = {
   InternalError: 1011,
   /** The client did not read fast enough: more than `maxBackpressureBytes` were queued for it. */
   SlowConsumer: 4008,
+  /**
+   * The token the session authenticated with expired and was not refreshed in time.
+   * Reconnect with a fresh token.
+   */
+  TokenExpired: 4001,
+  /**
+   * The client kept sending far past its rate limit after being answered `rate_limited`.
+   * Reconnect later, and send slower.
+   */
+  RateLimitExceeded: 4029,
+  /**
+   * Too many failed `auth` attempts on one connection (`MaxAuthFailures`). Do not reconnect
+   * without changing the credentials.
+   */
+  TooManyAuthFailures: 4501,
   /**
    * History lost on a channel this connection subscribed to (Redis lost it, or the node
    * missed more than the channel keeps): reconnect and resubscribe with `since`; the reply

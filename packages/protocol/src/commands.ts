@@ -1,8 +1,8 @@
 import type { ErrorCode } from "./codes.js";
 import type { Access } from "./credentials.js";
 
-/** `{"auth":{"access":"read-only"|"read-write","secret":"S"}}` */
-export interface AuthCommand {
+/** `{"auth":{"access":"read-only"|"read-write","secret":"S"}}`: webrocket's shared secrets. */
+export interface SecretAuthCommand {
   readonly type: "auth";
   readonly access: Access;
   readonly secret: string;
@@ -13,6 +13,15 @@ export interface StreamPosition {
   readonly offset: number;
   readonly epoch: string;
 }
+
+/** `{"auth":{"token":"JWT"}}`: a token signed by the application's backend (Rocket's addition). */
+export interface TokenAuthCommand {
+  readonly type: "auth";
+  readonly token: string;
+}
+
+/** Either form of `auth`; tell them apart with `"token" in command`. */
+export type AuthCommand = SecretAuthCommand | TokenAuthCommand;
 
 /**
  * `since` of a subscribe: `{}` asks for the channel's current position, `{"offset":N,"epoch":"E"}`

@@ -53,6 +53,12 @@ export function decode(frame: string | Uint8Array | ArrayBuffer, options: Decode
   switch (name) {
     case "auth": {
       if (!isObject(body)) return invalidData;
+      if ("token" in body) {
+        // A token says everything about access: mixing it with webrocket's fields is ambiguous.
+        const { token } = body;
+        if (typeof token !== "string" || token === "" || "access" in body || "secret" in body) return invalidData;
+        return { type: "auth", token };
+      }
       const access = parseAccess(body.access);
       const secret = body.secret ?? "";
       if (access === undefined || typeof secret !== "string") return invalidData;

@@ -13,6 +13,7 @@ const command: fc.Arbitrary<Command> = fc.oneof(
     access: fc.constantFrom("read-only" as const, "read-write" as const),
     secret: fc.string({ unit: "binary" }),
   }),
+  fc.record({ type: fc.constant("auth" as const), token: fc.string({ unit: "binary", minLength: 1 }) }),
   fc.record({
     type: fc.constantFrom("subscribe" as const, "unsubscribe" as const),
     // -0 has no JSON text of its own: it comes back as 0

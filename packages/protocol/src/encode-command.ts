@@ -26,6 +26,7 @@ export type CommandToSend = Exclude<Command, PublishCommand> | PublishToSend;
 export function encodeCommand(command: CommandToSend): string {
   switch (command.type) {
     case "auth":
+      if ("token" in command) return `{"auth":{"token":${JSON.stringify(command.token)}}}`;
       return `{"auth":{"access":${JSON.stringify(command.access)},"secret":${JSON.stringify(command.secret)}}}`;
     case "subscribe":
       return JSON.stringify({ subscribe: { channel: command.channel, since: command.since } });

@@ -1,3 +1,11 @@
+export {
+  type Capabilities,
+  isChannelPattern,
+  type ParsedCapabilities,
+  parseCapabilities,
+  Right,
+  rights,
+} from "./capabilities.js";
 export { checkChannelName, maxChannelNameBytes } from "./channel.js";
 export { CloseCode, closeCodes, ErrorCode, errorCodes } from "./codes.js";
 export {
@@ -16,7 +24,9 @@ export {
   type Reply,
   type Since,
   type StreamPosition,
+  type SecretAuthCommand,
   type SubscribeCommand,
+  type TokenAuthCommand,
   type UnsubscribeCommand,
 } from "./commands.js";
 export {
@@ -47,5 +57,8 @@ export {
   closeCodeLabels,
   LimitLabel,
   limitLabels,
+  RateLimitLabel,
+  rateLimitLabels,
 } from "./metric-labels.js";
 export { type FrameExtras, parseServerFrame, type ServerFrame } from "./parse-server-frame.js";
+export { encodeUnsubscribed, isReservedEvent, reservedEventPrefix, ServerEvent } from "./server-events.js";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { closeCodes } from "./codes.js";
-import { closeCodeLabel, closeCodeLabels, LimitLabel, limitLabels } from "./metric-labels.js";
+import { closeCodeLabel, closeCodeLabels, LimitLabel, limitLabels, rateLimitLabels } from "./metric-labels.js";
 
 describe("metric label tables", () => {
   it("gives every close code the server sends a label of its own, and any other code 'other'", () => {
@@ -12,7 +12,8 @@ describe("metric label tables", () => {
   });
 
   it("lists the limit labels", () => {
-    expect(limitLabels).toEqual(["payload", "depth", "channel_name", "backpressure"]);
+    expect(limitLabels).toEqual(["payload", "depth", "channel_name", "backpressure", "subscriptions", "auth_failures"]);
+    expect(rateLimitLabels).toEqual(["commands", "publishes"]);
     expect(LimitLabel.ChannelName).toBe("channel_name");
   });
 });

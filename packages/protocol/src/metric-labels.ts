@@ -33,8 +33,27 @@ export const LimitLabel = {
   ChannelName: "channel_name",
   /** More than `MaxBackpressureBytes` queued for a client that does not read; closed with 4008. */
   Backpressure: "backpressure",
+  /** A subscribe past `MaxSubscriptionsPerConnection`; answered `limit_exceeded`. */
+  Subscriptions: "subscriptions",
+  /** A connection closed with 4501 after `MaxAuthFailures` failed `auth` attempts. */
+  AuthFailures: "auth_failures",
 } as const;
 export type LimitLabel = (typeof LimitLabel)[keyof typeof LimitLabel];
 
 /** Every limit label, so that each series can exist (at 0) from the start. */
 export const limitLabels: readonly LimitLabel[] = Object.values(LimitLabel);
+
+/**
+ * Values of the `limit` label on `rocket_rate_limited_total`: the per-connection rate a
+ * command was refused by, with `rate_limited`.
+ */
+export const RateLimitLabel = {
+  /** Any frame past `MaxCommandsPerSecond`. */
+  Commands: "commands",
+  /** A publish past `MaxPublishesPerSecond`. */
+  Publishes: "publishes",
+} as const;
+export type RateLimitLabel = (typeof RateLimitLabel)[keyof typeof RateLimitLabel];
+
+/** Every rate-limit label, so that each series can exist (at 0) from the start. */
+export const rateLimitLabels: readonly RateLimitLabel[] = Object.values(RateLimitLabel);
