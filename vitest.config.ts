@@ -11,6 +11,9 @@ const chaos = [
   "test/faults/outage-commands.int.test.ts",
   "test/faults/silent-subscription.int.test.ts",
   "test/gateway/drain.int.test.ts",
+  "test/history/node-gaps.int.test.ts",
+  "test/history/rolling-restart.int.test.ts",
+  "test/history/redis-cluster.int.test.ts",
 ];
 
 /** Tests that keep both cores busy for seconds (hostile input at full speed): run alone, last, so they slow no timing-bound test. */

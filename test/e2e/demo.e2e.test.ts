@@ -2,14 +2,25 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type GatewayProc, Resources, startGateway, startRedis } from "../harness/index.js";
+import {
+  type GatewayProc,
+  type RedisProc,
+  Resources,
+  startGateway,
+  startRedis,
+  startTcpProxy,
+  TestClient,
+} from "../harness/index.js";
 import { launchChromium, screenshot } from "./browser.js";
 import { DemoPage } from "./demo-page.js";
 
 const demoDir = fileURLToPath(new URL("../../apps/demo/dist/", import.meta.url));
 const secret = "test-secret";
+/** The chat keeps history, as `npm start` configures it (apps/demo/rocket.json). */
+const config = { Channels: [{ Prefix: "chat", History: { Size: 100, TtlSeconds: 3600 } }] };
 
 const resources = new Resources();
+let redis: RedisProc;
 let nodeA: GatewayProc;
 let nodeB: GatewayProc;
 let a: DemoPage;
@@ -24,11 +35,11 @@ beforeAll(async () => {
   if (!existsSync(`${demoDir}index.html`) || !existsSync(`${demoDir}app.js`)) {
     throw new Error(`no demo build in ${demoDir}: run \`npm run build\` first`);
   }
-  const redis = resources.add(await startRedis(), (r) => r.stop());
+  redis = resources.add(await startRedis(), (r) => r.stop());
   [nodeA, nodeB] = (await Promise.all(
     [0, 1].map(async () =>
       resources.add(
-        await startGateway({ redisUrl: redis.url, args: ["--static", demoDir], env: { ROCKET_SECRET: secret } }),
+        await startGateway({ config, redisUrl: redis.url, args: ["--static", demoDir], env: { ROCKET_SECRET: secret } }),
         (g) => g.stop(),
       ),
     ),
@@ -106,6 +117,53 @@ describe("the demo on a two-node cluster", () => {
     await a.moveMouseTo(0.5, 0.5);
     await b.waitForDotAt(id, 0.5, 0.5);
     await snapshot("recovered");
+  });
+
+  it("shows a newcomer the last messages, and loses no line when its gateway restarts under it", async () => {
+    // C's gateway sits behind a relay, so that a gateway restarted on a port of its own is
+    // the same address for the page.
+    const start = async () =>
+      resources.add(await startGateway({ config, redisUrl: redis.url, env: { ROCKET_SECRET: secret } }), (g) => g.stop());
+    let nodeC = await start();
+    const relay = resources.add(await startTcpProxy(nodeC.port), (r) => r.close());
+    const context = await b.page
+      .context()
+      .browser()
+      ?.newContext({ viewport: { width: 1000, height: 700 } });
+    if (context === undefined) throw new Error("no browser");
+    const c = new DemoPage(await context.newPage());
+    await c.open(`${nodeB.http("/")}?urls=${encodeURIComponent(`ws://127.0.0.1:${relay.port}/`)}#secret=${secret}`);
+    await c.waitForState("open");
+    await c.waitUntilWritable();
+    // History: what was said before C came.
+    await c.waitForMessage(await b.name(), "hello back from node B");
+    await c.waitForMessage(await b.name(), "welcome back");
+
+    const speaker = resources.add(await TestClient.connect(nodeB.url()), (t) => t.close());
+    expect(await speaker.auth("read-write", secret)).toEqual({ ok: true });
+    const line = (i: number) => ({ id: "speaker", name: "Speaker", text: `line ${i}` });
+    const say = async (from: number, to: number) => {
+      for (let i = from; i < to; i++) expect(await speaker.publish("chat", "message", line(i))).toEqual({ ok: true });
+    };
+    await say(0, 10);
+    await c.waitForMessage("Speaker", "line 9");
+    await c.recordStates();
+    await nodeC.stop();
+    await c.waitForNote("Connection lost; reconnecting");
+    // Said while C's gateway is down and restarting.
+    await say(10, 30);
+    nodeC = await start();
+    relay.retarget(nodeC.port);
+    await c.waitForNote("Reconnected via");
+    await say(30, 40);
+    await c.waitForMessage("Speaker", "line 39");
+    const texts = await c.page.locator("#chat-log li.message .text").allTextContents();
+    const lines = texts.filter((t) => t.startsWith("line "));
+    expect(lines).toEqual(Array.from({ length: 40 }, (_, i) => `line ${i}`));
+    expect(await c.shownStates()).toContain("reconnecting");
+    await screenshot(c.page, "restart-page-c");
+    expect(c.errors).toEqual([]);
+    await context.close();
   });
 
   it("tells B that A left when A's tab closes", async () => {

@@ -29,6 +29,8 @@ export type CliRequest =
       readonly rocketBin: string;
       /** Pin servers started by --compare to these CPUs. */
       readonly serverCpus: string | undefined;
+      /** With `compare`: Rocket with history on every channel (this Size) against Rocket without. */
+      readonly historySize: number | undefined;
       /** Pin this process (and its workers) to these CPUs. */
       readonly loadCpus: string | undefined;
     }
@@ -104,6 +106,7 @@ Examples:
   rocket-bench --compare fanout
   rocket-bench --compare channels --rate 10000 --rounds 3
   rocket-bench --compare connections --with-redis --connections 18000 --rate 1000 --rounds 3
+  rocket-bench --compare cross --history            (Rocket with history / without)
   rocket-bench fanout --url ws://127.0.0.1:9772 --secret S --server-pid 1234
   rocket-bench cross --url ws://127.0.0.1:9001 --url ws://127.0.0.1:9002 --secret S
   rocket-bench baseline --port 9800 [--redis redis://127.0.0.1:6379]`;
@@ -160,6 +163,10 @@ export function parseCli(argv: readonly string[], version: string, env: NodeJS.P
       1,
     )
     .option("--with-redis", "with --compare: each side in cluster mode, one node and its own fresh redis-server (cross always)")
+    .option(
+      "--history [size]",
+      "with --compare: Rocket with History on every channel (Size, default 100) against Rocket without, instead of the baseline",
+    )
     .option("--payload <bytes>", "size of each publish's data JSON", positiveInt, 100)
     .option("-d, --duration <s>", "measured seconds per phase", positiveNumber, 5)
     .option("--warmup <s>", "seconds of load before each measurement", positiveNumber, 1)
@@ -188,8 +195,11 @@ export function parseCli(argv: readonly string[], version: string, env: NodeJS.P
       const urls = (o.url as string[] | undefined) ?? [];
       if (!compareScenario && urls.length === 0)
         program.error("give --url (the server to drive), or --compare to start Rocket and the baseline");
-      if (!compareScenario && ((o.rounds as number) > 1 || o.withRedis === true))
-        program.error("--rounds and --with-redis go with --compare");
+      if (!compareScenario && ((o.rounds as number) > 1 || o.withRedis === true || o.history !== undefined))
+        program.error("--rounds, --with-redis and --history go with --compare");
+      const historySize = o.history === undefined ? undefined : o.history === true ? 100 : Number(o.history);
+      if (historySize !== undefined && !(Number.isInteger(historySize) && historySize > 0))
+        program.error("--history: the size must be a positive integer");
       const defaultConnections = scenario === "connections" ? 19_000 : 10_000;
       const load: LoadOptions = {
         subscribers: o.subscribers as number,
@@ -229,6 +239,7 @@ export function parseCli(argv: readonly string[], version: string, env: NodeJS.P
         progress: o.progress as boolean,
         rocketBin: o.rocketBin as string,
         serverCpus: o.serverCpus as string | undefined,
+        historySize,
         loadCpus: o.loadCpus as string | undefined,
       };
     });

@@ -16,6 +16,8 @@ export interface CompareOptions {
   readonly withRedis: boolean;
   /** CPUs the servers are pinned to (taskset), if any. */
   readonly serverCpus: string | undefined;
+  /** Compare Rocket with History (this Size) on every channel against Rocket without, instead of the baseline. */
+  readonly historySize?: number | undefined;
   /** Rocket's token secret: the started gateways take it, and every client presents `token`. */
   readonly tokenSecret?: string | undefined;
   /** A token signed with `tokenSecret`. */
@@ -24,29 +26,49 @@ export interface CompareOptions {
   readonly track: (stop: () => Promise<void>) => () => void;
 }
 
+/** One side of a comparison: what to start, and its name in reports. */
+interface Side {
+  readonly kind: ServerKind;
+  readonly label: string;
+  readonly historySize: number | undefined;
+}
+
 /**
- * Rocket, then the baseline, back to back in one invocation, `rounds` times over
- * (R, B, R, B, ...: a machine that drifts during the run shifts both sides alike). Each
- * run gets fresh servers on free loopback ports (and a fresh Redis in cluster mode), is
- * measured with the same load, and is stopped before the next starts. Results come in
- * that order; with more than one round each carries its round number.
+ * Rocket, then the baseline (with `historySize`: Rocket with history on every channel, then
+ * Rocket without), back to back in one invocation, `rounds` times over (R, B, R, B, ...: a
+ * machine that drifts during the run shifts both sides alike). Each run gets fresh servers
+ * on free loopback ports (and a fresh Redis in cluster mode), is measured with the same
+ * load, and is stopped before the next starts. Results come in that order; with more than
+ * one round each carries its round number.
  */
 export async function compare(options: CompareOptions, progress: Progress): Promise<RunResult[]> {
+  const { historySize } = options;
+  const sides: Side[] =
+    historySize === undefined
+      ? [
+          { kind: "rocket", label: "rocket", historySize: undefined },
+          { kind: "baseline", label: "baseline", historySize: undefined },
+        ]
+      : [
+          { kind: "rocket", label: "rocket+history", historySize },
+          { kind: "rocket", label: "rocket", historySize: undefined },
+        ];
   const results: RunResult[] = [];
   for (let round = 1; round <= options.rounds; round++) {
-    for (const kind of ["rocket", "baseline"] as ServerKind[]) {
-      if (options.rounds > 1) progress.log(`round ${round} of ${options.rounds}: ${kind}`);
-      const result = await runOne(kind, options, progress);
+    for (const side of sides) {
+      if (options.rounds > 1) progress.log(`round ${round} of ${options.rounds}: ${side.label}`);
+      const result = await runOne(side, options, progress);
       results.push(options.rounds > 1 ? { ...result, round } : result);
     }
   }
   return results;
 }
 
-async function runOne(kind: ServerKind, options: CompareOptions, progress: Progress): Promise<RunResult> {
+async function runOne(side: Side, options: CompareOptions, progress: Progress): Promise<RunResult> {
+  const { kind, label } = side;
   const nodes = serversNeeded(options.scenario);
   const cluster = options.scenario === "cross" || options.withRedis;
-  progress.update(`starting ${kind}${cluster ? ` (${nodes} node${nodes > 1 ? "s" : ""} + Redis)` : ""}`);
+  progress.update(`starting ${label}${cluster ? ` (${nodes} node${nodes > 1 ? "s" : ""} + Redis)` : ""}`);
   let servers: Awaited<ReturnType<typeof startServers>>;
   try {
     servers = await startServers({
@@ -56,17 +78,18 @@ async function runOne(kind: ServerKind, options: CompareOptions, progress: Progr
       rocketBin: options.rocketBin,
       hub: options.hub,
       cpus: options.serverCpus,
+      historySize: side.historySize,
       tokenSecret: options.tokenSecret,
     });
   } catch (err) {
     const message = (err as Error).message;
-    progress.log(`${kind}: could not start: ${message.split("\n").slice(0, 6).join("\n  ")}`);
-    return failedRun(kind, options, message);
+    progress.log(`${label}: could not start: ${message.split("\n").slice(0, 6).join("\n  ")}`);
+    return failedRun(label, options, message);
   }
   const untrack = options.track(() => servers.stop());
   try {
     const target: Target = {
-      label: kind,
+      label,
       urls: servers.urls,
       serverPids: servers.pids,
       redisPid: servers.redisPid,
@@ -75,7 +98,7 @@ async function runOne(kind: ServerKind, options: CompareOptions, progress: Progr
       token: options.token,
     };
     progress.log(
-      `${kind}: ${servers.urls.join(", ")} (pid ${servers.pids.join(", ")}${servers.redisPid ? `, redis ${servers.redisPid}` : ""})`,
+      `${label}: ${servers.urls.join(", ")} (pid ${servers.pids.join(", ")}${servers.redisPid ? `, redis ${servers.redisPid}` : ""})`,
     );
     const plan = planScenario(options.scenario, options.load, servers.urls);
     return await runPlan(options.scenario, plan, options.load, target, progress);
@@ -85,10 +108,10 @@ async function runOne(kind: ServerKind, options: CompareOptions, progress: Progr
   }
 }
 
-function failedRun(kind: ServerKind, options: CompareOptions, error: string): RunResult {
+function failedRun(label: string, options: CompareOptions, error: string): RunResult {
   return {
     scenario: options.scenario,
-    target: kind,
+    target: label,
     description: planScenario(options.scenario, options.load, ["ws://127.0.0.1:1/", "ws://127.0.0.1:2/"]).description,
     urls: [],
     payloadBytes: options.load.payloadBytes,

@@ -59,6 +59,17 @@ describe("reading what arrives", () => {
     expect(out).toEqual({ seq: 1234, sentAtUs: 987654321 });
   });
 
+  it("reads the stamp without parsing from a delivery on a channel with history", () => {
+    const text = '{"event":"bench","channel":"c","data":{"p":"xx","s":77,"t":4242},"offset":123456,"epoch":"Ab_9-xYz"}';
+    const out = stamp();
+    expect(readStamp(bytes(text), 0, text.length, out)).toBe(true);
+    expect(out).toEqual({ seq: 77, sentAtUs: 4242 });
+    // Read in place: a frame that parsing would refuse (no event) still gives its stamp.
+    const bare = '{"data":{"s":5,"t":6},"offset":1,"epoch":"e"}';
+    expect(readStamp(bytes(bare), 0, bare.length, out)).toBe(true);
+    expect(out).toEqual({ seq: 5, sentAtUs: 6 });
+  });
+
   it("falls back to parsing when a server reorders or reformats data", () => {
     const text = '{"channel":"c","data":{"t":55,"s":7,"p":"x"},"event":"bench"}';
     const out = stamp();

@@ -53,13 +53,37 @@ export interface Stamp {
  * falls back to `parseServerFrame`. Returns false when the frame carries no stamp.
  */
 export function readStamp(buf: Uint8Array, start: number, end: number, out: Stamp): boolean {
-  const last = end - 1;
-  if (buf[last] !== CLOSE_BRACE || buf[last - 1] !== CLOSE_BRACE) return readStampSlow(buf, start, end, out);
-  const beforeT = numberBefore(buf, last - 2, start, LETTER_T, out, "sentAtUs");
+  const dataClose = dataCloseOf(buf, start, end);
+  if (dataClose < 0) return readStampSlow(buf, start, end, out);
+  const beforeT = numberBefore(buf, dataClose - 1, start, LETTER_T, out, "sentAtUs");
   if (beforeT < 0 || buf[beforeT] !== COMMA || numberBefore(buf, beforeT - 1, start, LETTER_S, out, "seq") < 0) {
     return readStampSlow(buf, start, end, out);
   }
   return true;
+}
+
+const offsetKey = Buffer.from(',"offset":');
+/** How far back from a delivery's end its position can start: `,"offset":` + 16 digits + `,"epoch":"` + a 32-byte epoch + `"}`. */
+const positionMaxBytes = 80;
+
+/**
+ * Index of the brace that closes a delivery's data: the frame's second-last byte, or, on a
+ * channel with history (`…,"data":D,"offset":N,"epoch":"E"}`), the byte before `,"offset":`.
+ * -1 when the frame ends otherwise.
+ */
+function dataCloseOf(buf: Uint8Array, start: number, end: number): number {
+  const last = end - 1;
+  if (buf[last] !== CLOSE_BRACE) return -1;
+  if (buf[last - 1] === CLOSE_BRACE) return last - 1;
+  if (buf[last - 1] !== QUOTE) return -1;
+  const from = Math.max(start, end - positionMaxBytes);
+  for (let i = last - offsetKey.length; i >= from; i--) {
+    if (buf[i] !== COMMA) continue;
+    let match = true;
+    for (let k = 1; k < offsetKey.length && match; k++) match = buf[i + k] === offsetKey[k];
+    if (match) return buf[i - 1] === CLOSE_BRACE ? i - 1 : -1;
+  }
+  return -1;
 }
 
 /**

@@ -66,6 +66,7 @@ async function main(): Promise<void> {
         rounds: request.rounds,
         withRedis: request.withRedis,
         serverCpus: request.serverCpus,
+        historySize: request.historySize,
         tokenSecret: request.tokenSecret,
         token,
         track,

@@ -95,6 +95,13 @@ function phaseRows(name: PhaseResult["name"]): Row[] {
       format: (v) => (v === undefined ? "-" : v.toFixed(2)),
       compare: true,
     },
+    {
+      label: `${title}: Redis CPU µs per delivery`,
+      value: at((p) => redisMicrosPerDelivery(p)),
+      format: (v) => (v === undefined ? "-" : v.toFixed(2)),
+      compare: true,
+      optional: true,
+    },
   );
   const churn = (r: RunResult) => phase(r)?.churn;
   rows.push(
@@ -133,6 +140,12 @@ export function cpuMicrosPerDelivery(p: PhaseResult): number | undefined {
   if (p.deliveryRate <= 0 || p.cpu.serversPct.some((v) => v === undefined) || p.cpu.serversPct.length === 0) return undefined;
   const cores = p.cpu.serversPct.reduce<number>((a, b) => a + (b ?? 0), 0) / 100;
   return (cores / p.deliveryRate) * 1e6;
+}
+
+/** Redis CPU time per delivery (cluster mode), like {@link cpuMicrosPerDelivery}. */
+export function redisMicrosPerDelivery(p: PhaseResult): number | undefined {
+  if (p.cpu.redisPct === undefined || p.deliveryRate <= 0) return undefined;
+  return (p.cpu.redisPct / 100 / p.deliveryRate) * 1e6;
 }
 
 function maxOf(values: readonly (number | undefined)[]): number | undefined {

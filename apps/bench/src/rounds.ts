@@ -1,4 +1,12 @@
-import { cpuMicrosPerDelivery, formatBytes, formatCount, formatMs, ratio, renderTable } from "./report.js";
+import {
+  cpuMicrosPerDelivery,
+  formatBytes,
+  formatCount,
+  formatMs,
+  ratio,
+  redisMicrosPerDelivery,
+  renderTable,
+} from "./report.js";
 import type { PhaseResult, RunResult } from "./results.js";
 
 /** One figure a comparison over rounds is judged on. */
@@ -15,12 +23,6 @@ interface Column {
 
 const micros = (v: number | undefined) => (v === undefined ? "-" : v.toFixed(2));
 const ratioText = (v: number | undefined) => (v === undefined ? "" : v.toFixed(2));
-
-/** Per delivery, like `cpuMicrosPerDelivery`, for Redis. */
-function redisMicrosPerDelivery(p: PhaseResult): number | undefined {
-  if (p.cpu.redisPct === undefined || p.deliveryRate <= 0) return undefined;
-  return (p.cpu.redisPct / 100 / p.deliveryRate) * 1e6;
-}
 
 const columns: readonly Column[] = [
   { key: "deliveriesPerSec", label: "deliveries/s", value: (_, p) => p?.deliveryRate, format: formatCount, ratio: true },
@@ -64,6 +66,8 @@ export interface RoundFigures {
 
 /** A comparison over rounds for one phase (fixed, or peak and half). */
 export interface RoundsSummary {
+  /** The two sides' names: rocket and baseline, or rocket+history and rocket (`rocket` and `baseline` below). */
+  readonly sides: readonly [string, string];
   readonly phase: PhaseResult["name"];
   /** Publishes/s asked for (fixed phase). */
   readonly targetRate: number | undefined;
@@ -109,6 +113,7 @@ export function summarizeRounds(runs: readonly RunResult[]): RoundsSummary[] {
     });
     const targetRate = runs.flatMap((r) => r.phases).find((p) => p.name === name)?.targetRate;
     return {
+      sides: [pairs[0]?.[0].target ?? "rocket", pairs[0]?.[1].target ?? "baseline"] as const,
       phase: name,
       targetRate: name === "fixed" ? targetRate : undefined,
       rounds,
@@ -130,8 +135,9 @@ function phaseTitle(s: RoundsSummary): string {
 export function formatRounds(summaries: readonly RoundsSummary[]): string {
   const first = summaries[0];
   if (!first) return "";
+  const [a, b] = first.sides;
   const lines = [
-    `${first.rounds.length} rounds, rocket and baseline alternating; ratio = rocket / baseline ` +
+    `${first.rounds.length} rounds, ${a} and ${b} alternating; ratio = ${a} / ${b} ` +
       "(the median ratio is the median of the rounds' ratios)",
   ];
   for (const s of summaries) {
@@ -144,8 +150,8 @@ export function formatRounds(summaries: readonly RoundsSummary[]): string {
     const table: string[][] = [["", ...shown.map((c) => c.label)]];
     const add = (label: string, r: RoundFigures): void => {
       table.push(
-        row(`${label} rocket`, r.rocket, (c) => c.format),
-        row(`${label} baseline`, r.baseline, (c) => c.format),
+        row(`${label} ${a}`, r.rocket, (c) => c.format),
+        row(`${label} ${b}`, r.baseline, (c) => c.format),
         row(`${label} ratio`, r.ratio, () => ratioText),
       );
     };
@@ -157,7 +163,7 @@ export function formatRounds(summaries: readonly RoundsSummary[]): string {
   const m = quoted.median.ratio;
   lines.push(
     "",
-    `rocket/baseline, median of ${quoted.rounds.length} rounds, ${phaseTitle(quoted)}: ` +
+    `${a}/${b}, median of ${quoted.rounds.length} rounds, ${phaseTitle(quoted)}: ` +
       `server µs per delivery ${ratioText(m.serverMicrosPerDelivery) || "-"}, ` +
       `p99 ${ratioText(m.p99Ms) || "-"}, deliveries/s ${ratioText(m.deliveriesPerSec) || "-"}` +
       (m.idleRssPerConnectionBytes !== undefined ? `, idle RSS per connection ${ratioText(m.idleRssPerConnectionBytes)}` : ""),

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -36,6 +36,8 @@ export interface StartOptions {
   readonly hub: string;
   /** CPUs to pin the servers (and Redis) to with taskset, e.g. "0"; undefined leaves them to the scheduler. */
   readonly cpus: string | undefined;
+  /** Rocket only: History on every channel with this Size (a config file given to the gateway). */
+  readonly historySize?: number | undefined;
   /** Rocket's token secret (`--token-secret`), when clients authenticate with tokens. */
   readonly tokenSecret?: string | undefined;
 }
@@ -147,17 +149,42 @@ export async function startRedis(cpus: string | undefined): Promise<ServerProces
   };
 }
 
+/** A config file giving every channel of the default hub history, in a directory of its own; removed by `remove`. */
+function historyConfigFile(size: number): { path: string; remove: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), "rocket-bench-config-"));
+  const path = join(dir, "rocket.json");
+  writeFileSync(path, JSON.stringify({ History: { Size: size, TtlSeconds: 300 } }));
+  return { path, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
 async function startNode(options: StartOptions, secret: string, redisUrl: string | undefined): Promise<ServerProcess> {
+  const config =
+    options.kind === "rocket" && options.historySize !== undefined ? historyConfigFile(options.historySize) : undefined;
   const args =
     options.kind === "rocket"
-      ? [options.rocketBin, "--host", "127.0.0.1", "--port", "0", "--log-level", "info"]
+      ? [options.rocketBin, ...(config ? [config.path] : []), "--host", "127.0.0.1", "--port", "0", "--log-level", "info"]
       : [benchBin, "baseline", "--host", "127.0.0.1", "--port", "0"];
   if (redisUrl) args.push("--redis", redisUrl);
   const tokens = options.tokenSecret === undefined ? {} : { ROCKET_TOKEN_SECRET: options.tokenSecret };
   const env = cleanEnv(options.kind === "rocket" ? { ROCKET_SECRET: secret, ...unlimited, ...tokens } : {});
-  const { child, line } = await launch(process.execPath, args, env, /"msg":"listening"/, options.kind, options.cpus);
+  let launched: Awaited<ReturnType<typeof launch>>;
+  try {
+    launched = await launch(process.execPath, args, env, /"msg":"listening"/, options.kind, options.cpus);
+  } catch (err) {
+    config?.remove();
+    throw err;
+  }
+  const { child, line } = launched;
   const port = (JSON.parse(line) as { port: number }).port;
-  return { pid: child.pid!, port, stop: stopper(child) };
+  const stop = stopper(child);
+  return {
+    pid: child.pid!,
+    port,
+    async stop() {
+      await stop();
+      config?.remove();
+    },
+  };
 }
 
 /** Starts one side of a comparison on free loopback ports. */

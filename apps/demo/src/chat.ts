@@ -14,10 +14,15 @@ export interface ChatElements {
 /** Lines kept in the log; older ones are removed. */
 const maxLines = 200;
 
+/** Messages shown from the room's history on entering. */
+const pastLines = 50;
+
 /**
  * The chat room of the seed's talk: everybody's messages, with join and leave lines, on
  * channel `chat`. Messages show up when the hub delivers them back, so every tab sees
- * the same order.
+ * the same order. Where the channel keeps history (as `npm start` configures it), entering
+ * shows the last messages and subscribes from right after them, and a reconnect recovers
+ * what was said meanwhile: no line is lost or shown twice.
  */
 export class ChatRoom {
   readonly #client: RocketClient;
@@ -47,6 +52,18 @@ export class ChatRoom {
     this.#ui.input.disabled = !writable;
     this.#ui.send.disabled = !writable;
     this.#ui.input.placeholder = writable ? "Say something" : "Read-only: the read-write secret is needed to chat";
+  }
+
+  /**
+   * Shows the room's last messages, then subscribes from where they end (every later
+   * message follows, once). A hub without history for the room answers no messages and no
+   * position: the subscription then starts now.
+   */
+  async enter(): Promise<void> {
+    const past = await this.#client.history(Channel.Chat, { limit: pastLines });
+    if (past.messages.length > 0) this.note(`The last ${past.messages.length} messages before you came:`);
+    for (const message of past.messages) this.#receive(message.event, message.data);
+    await this.#client.subscribe(Channel.Chat, past.position ? { since: past.position } : {});
   }
 
   /** Announces this tab, once. */

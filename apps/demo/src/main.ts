@@ -68,6 +68,9 @@ function main(): void {
     }
   });
   client.onError((error) => chat.note(`Error: ${error.message}`));
+  client.onGap(({ channel }) => {
+    if (channel === Channel.Chat) chat.note("Some messages sent while you were away could not be recovered.");
+  });
 
   const notice = byId("notice", HTMLElement);
   const secretForm = byId("secret-form", HTMLFormElement);
@@ -88,7 +91,7 @@ function main(): void {
 
   const start = async () => {
     const { access, refused } = config.token === undefined ? await authenticate(client, config.secret) : tokenAccess;
-    await Promise.all([client.subscribe(Channel.Chat), client.subscribe(Channel.Positions)]);
+    await Promise.all([chat.enter(), client.subscribe(Channel.Positions)]);
     enable(access, refused);
   };
   start().catch((error: unknown) => chat.note(`Could not join: ${describe(error)}`));

@@ -69,6 +69,25 @@ const hubPath = z
   .string()
   .regex(/^\/[A-Za-z0-9._~!$&'()*+,;=@%/-]*$/, "must start with / and hold only URL path characters (no ':', '?' or '#')");
 
+/** What a channel keeps of its messages for recovery and `history`. */
+const historySchema = z.strictObject({
+  /** Messages kept per channel; 0 turns history off. */
+  Size: z.number().int().min(0).max(1_000_000),
+  /** They are kept this long after the channel's last publish. Default 300. */
+  TtlSeconds: z
+    .number()
+    .int()
+    .min(1)
+    .max(30 * 24 * 3600)
+    .default(300),
+});
+
+/** History for the channels whose names start with `Prefix` (the longest matching prefix wins). */
+const channelRuleSchema = z.strictObject({
+  Prefix: z.string().min(1),
+  History: historySchema,
+});
+
 const hubSchema = z.strictObject({
   /** URL path of the hub's WebSocket endpoint, e.g. "/echo". */
   Path: hubPath,
@@ -84,6 +103,10 @@ const hubSchema = z.strictObject({
   AllowedOrigins: z.array(z.string().min(1)).optional(),
   /** Negotiate permessage-deflate with clients that offer it. Costs CPU per message. Default false. */
   Compression: z.boolean().default(false),
+  /** History of this hub's channels. Default: the top-level History (none). */
+  History: historySchema.optional(),
+  /** History per channel prefix, over `History`. Default: the top-level Channels (none). */
+  Channels: z.array(channelRuleSchema).optional(),
   /** Token verification (`{"auth":{"token":JWT}}`). Default: none (token auth refused). */
   Tokens: tokensSchema.optional(),
   /** Refuse secrets: only tokens authenticate (secret auth gets invalid_credentials). Default false. */
@@ -105,6 +128,18 @@ const redisUrl = z
       ctx.addIssue({ code: "custom", message: err.message });
     }
   });
+
+/** A value given as JSON text (from an environment variable), or as it is (from the file). */
+function fromJson<S extends z.ZodType>(schema: S) {
+  return z.preprocess((value) => {
+    if (typeof value !== "string") return value;
+    try {
+      return JSON.parse(value) as unknown;
+    } catch {
+      return value;
+    }
+  }, schema);
+}
 
 /** What the docs, `--help` and the overrides know of a top-level key. */
 export interface KeyDoc {
@@ -157,6 +192,18 @@ export const configKeys = {
     default: "one hub at `/`",
     help: "the WebSocket endpoints, each with its own secrets and channels (file only; see below)",
     schema: z.array(hubSchema).default([]),
+  }),
+  History: key({
+    env: "ROCKET_HISTORY",
+    default: "none",
+    help: 'history of every hub\'s channels unless the hub has its own, e.g. {"Size": 100, "TtlSeconds": 300} (JSON in the variable)',
+    schema: fromJson(historySchema).optional(),
+  }),
+  Channels: key({
+    env: "ROCKET_CHANNELS",
+    default: "none",
+    help: 'history per channel prefix for every hub without its own, e.g. [{"Prefix": "chat:", "History": {"Size": 100}}] (JSON in the variable)',
+    schema: fromJson(z.array(channelRuleSchema)).optional(),
   }),
   RedisUrl: key({
     env: "ROCKET_REDIS_URL",
@@ -320,11 +367,13 @@ export const fileConfigSchema = z.strictObject(shape).superRefine((cfg, ctx) => 
       message: "TLSCertFile and TLSKeyFile go together",
     });
   }
+  checkPrefixes(cfg.Channels, ["Channels"], ctx);
   const seen = new Set<string>();
   cfg.Hubs.forEach((hub, i) => {
     if (seen.has(hub.Path))
       ctx.addIssue({ code: "custom", path: ["Hubs", i, "Path"], message: `duplicate hub path ${hub.Path}` });
     seen.add(hub.Path);
+    checkPrefixes(hub.Channels, ["Hubs", i, "Channels"], ctx);
     if (hub.Secrets && hub.Secret !== undefined) {
       ctx.addIssue({ code: "custom", path: ["Hubs", i, "Secret"], message: "give either Secret or Secrets, not both" });
     }
@@ -333,6 +382,20 @@ export const fileConfigSchema = z.strictObject(shape).superRefine((cfg, ctx) => 
     }
   });
 });
+
+/** A prefix given twice would make "the longest matching prefix" ambiguous. */
+function checkPrefixes(
+  rules: readonly { readonly Prefix: string }[] | undefined,
+  path: (string | number)[],
+  ctx: z.RefinementCtx,
+): void {
+  const seen = new Set<string>();
+  rules?.forEach((rule, j) => {
+    if (seen.has(rule.Prefix))
+      ctx.addIssue({ code: "custom", path: [...path, j, "Prefix"], message: `duplicate prefix ${rule.Prefix}` });
+    seen.add(rule.Prefix);
+  });
+}
 
 export type FileConfigInput = z.input<typeof fileConfigSchema>;
 export type FileConfig = z.output<typeof fileConfigSchema>;

@@ -35,6 +35,7 @@ describe("loadConfig", () => {
         logFile: "",
         allowedOrigins: undefined,
         compression: false,
+        history: { history: undefined, prefixes: [] },
         tokens: {
           key: { kind: "secret", secret: "generatedgenerated".padEnd(32, "0") },
           issuer: undefined,
@@ -91,6 +92,50 @@ describe("loadConfig", () => {
     const across = message(() => load({ Hubs: [{ Path: "/x" }, { Path: "/x" }], TLSCertFile: "c.pem" }));
     expect(across).toContain("Hubs[1].Path: duplicate hub path /x");
     expect(across).toContain("TLSKeyFile: TLSCertFile and TLSKeyFile go together");
+  });
+
+  it("resolves History per hub and per channel prefix, the hub's own over the top-level keys", () => {
+    const c = load({
+      History: { Size: 10 },
+      Channels: [{ Prefix: "chat:", History: { Size: 100, TtlSeconds: 3600 } }],
+      Hubs: [
+        { Path: "/a" },
+        {
+          Path: "/b",
+          History: { Size: 0 },
+          Channels: [
+            { Prefix: "c", History: { Size: 5, TtlSeconds: 60 } },
+            { Prefix: "co", History: { Size: 0 } },
+          ],
+        },
+      ],
+    });
+    expect(c.hubs[0]?.history).toEqual({
+      history: { size: 10, ttlMs: 300_000 },
+      prefixes: [{ prefix: "chat:", history: { size: 100, ttlMs: 3_600_000 } }],
+    });
+    expect(c.hubs[1]?.history).toEqual({
+      history: undefined,
+      prefixes: [
+        { prefix: "co", history: undefined },
+        { prefix: "c", history: { size: 5, ttlMs: 60_000 } },
+      ],
+    });
+    const env = load(undefined, { ROCKET_CHANNELS: '[{"Prefix":"chat","History":{"Size":100,"TtlSeconds":3600}}]' });
+    expect(env.hubs[0]?.history.prefixes).toEqual([{ prefix: "chat", history: { size: 100, ttlMs: 3_600_000 } }]);
+    expect(message(() => load({ Hubs: [{ Path: "/", History: { Size: -1 } }] }))).toMatch(/Hubs\[0\]\.History\.Size/);
+    expect(message(() => load({ History: { TtlSeconds: 5 } }))).toMatch(/History\.Size/);
+    expect(
+      message(() =>
+        load({
+          Channels: [
+            { Prefix: "x", History: { Size: 1 } },
+            { Prefix: "x", History: { Size: 2 } },
+          ],
+        }),
+      ),
+    ).toMatch(/Channels\[1\]\.Prefix: duplicate prefix x/);
+    expect(message(() => load(undefined, { ROCKET_HISTORY: "{not json" }))).toMatch(/ROCKET_HISTORY/);
   });
 
   it("names a flag given a bad value", () => {

@@ -20,6 +20,18 @@ export interface TokenConfig {
   readonly leewaySeconds: number;
 }
 
+/** What a channel keeps: the last `size` messages, for `ttlMs` after its last publish. */
+export interface ChannelHistory {
+  readonly size: number;
+  readonly ttlMs: number;
+}
+
+/** A hub's history rules: a default and per-prefix rules, longest prefix first; `undefined` means none. */
+export interface HistoryRules {
+  readonly history: ChannelHistory | undefined;
+  readonly prefixes: readonly { readonly prefix: string; readonly history: ChannelHistory | undefined }[];
+}
+
 /** One hub, resolved. */
 export interface HubConfig {
   readonly path: string;
@@ -29,6 +41,7 @@ export interface HubConfig {
   /** Exact Origin values allowed to upgrade; undefined allows any. */
   readonly allowedOrigins: readonly string[] | undefined;
   readonly compression: boolean;
+  readonly history: HistoryRules;
   /** Token verification; undefined: token auth is refused with invalid_credentials. */
   readonly tokens?: TokenConfig | undefined;
   /** Secrets refused: only tokens authenticate. Default false. */
@@ -284,6 +297,19 @@ function formatPath(path: readonly PropertyKey[]): string | undefined {
   return path.map((p, i) => (typeof p === "number" ? `[${p}]` : `${i === 0 ? "" : "."}${String(p)}`)).join("");
 }
 
+type FileHistory = FileConfig["History"];
+
+function channelHistory(history: FileHistory): ChannelHistory | undefined {
+  return history === undefined || history.Size === 0 ? undefined : { size: history.Size, ttlMs: history.TtlSeconds * 1000 };
+}
+
+function historyRules(history: FileHistory, channels: FileConfig["Channels"]): HistoryRules {
+  const prefixes = (channels ?? [])
+    .map((rule) => ({ prefix: rule.Prefix, history: channelHistory(rule.History) }))
+    .sort((a, b) => b.prefix.length - a.prefix.length);
+  return { history: channelHistory(history), prefixes };
+}
+
 function resolve(
   file: FileConfig,
   sources: ConfigSources,
@@ -318,6 +344,7 @@ function resolve(
         logFile: "",
         allowedOrigins: undefined,
         compression: false,
+        history: historyRules(file.History, file.Channels),
         tokens,
         tokenOnly: defaultHub.tokenOnly,
       },
@@ -329,6 +356,7 @@ function resolve(
       logFile: hub.Log,
       allowedOrigins: hub.AllowedOrigins,
       compression: hub.Compression,
+      history: historyRules(hub.History ?? file.History, hub.Channels ?? file.Channels),
       tokens: hubTokens[i],
       tokenOnly: hub.TokenOnly,
     }));

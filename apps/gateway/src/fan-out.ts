@@ -2,6 +2,7 @@ import type { TemplatedApp, WebSocket } from "uWebSockets.js";
 import { type DeliverFn, nowMs } from "@rocket/bus";
 import { CloseCode, LimitLabel } from "@rocket/protocol";
 import type { Hub } from "./hub.js";
+import type { Recovery } from "./recovery.js";
 
 /** Clients are also checked for a send queue over MaxBackpressureBytes this often (replies queue too). */
 const slowConsumerSweepMs = 1000;
@@ -11,6 +12,8 @@ export interface FanOutDeps {
   readonly hubs: readonly Hub[];
   /** Every open connection (kept by the socket handlers). */
   readonly connections: ReadonlySet<WebSocket<{ readonly hub: Hub }>>;
+  /** Connections catching up on a topic with history get its messages through their outbox. */
+  readonly recovery: Pick<Recovery, "deliver">;
   readonly maxBackpressureBytes: number;
   /** Where the publish-to-delivery latency goes, in seconds. */
   readonly deliverLatency: { observe(seconds: number): void };
@@ -59,20 +62,23 @@ export function createFanOut(deps: FanOutDeps): FanOut {
     return undefined;
   };
 
-  const deliver: DeliverFn = (topic, frame, publishedAtMs) => {
+  const deliver: DeliverFn = (topic, frame, publishedAtMs, position) => {
     const hub = hubOfTopic(topic);
     if (hub === undefined) return;
     const receivers = app.numSubscribers(topic);
-    if (receivers === 0) return;
-    app.publish(topic, frame, false, hub.compression);
-    bytesSinceSweep += frame.byteLength;
-    if (bytesSinceSweep >= sweepEveryBytes && !sweepScheduled) {
-      sweepScheduled = true;
-      setImmediate(sweep);
+    if (receivers > 0) {
+      app.publish(topic, frame, false, hub.compression);
+      bytesSinceSweep += frame.byteLength;
+      if (bytesSinceSweep >= sweepEveryBytes && !sweepScheduled) {
+        sweepScheduled = true;
+        setImmediate(sweep);
+      }
+      hub.counters.messagesDelivered.inc(receivers);
+      hub.counters.bytesSent.inc(receivers * frame.byteLength);
+      deliverLatency.observe(Math.max(0, nowMs() - publishedAtMs) / 1000);
     }
-    hub.counters.messagesDelivered.inc(receivers);
-    hub.counters.bytesSent.inc(receivers * frame.byteLength);
-    deliverLatency.observe(Math.max(0, nowMs() - publishedAtMs) / 1000);
+    // After uWS's fan-out: a catch-up that ends here joins the topic for the next message, not this one.
+    if (position !== undefined) deps.recovery.deliver(topic, frame, position);
   };
 
   return {

@@ -3,11 +3,13 @@ import type { Bus, ChannelRegistry } from "@rocket/bus";
 import type { Logger } from "pino";
 import type { Config, HubConfig } from "./config.js";
 import { createFanOut } from "./fan-out.js";
+import { createHistoryReader } from "./history-reader.js";
 import { registerHttpRoutes } from "./http-routes.js";
 import { createHub, type Hub } from "./hub.js";
 import { createLifecycle, type Listener } from "./lifecycle.js";
 import type { Metrics } from "./metrics.js";
 import { createPublisher } from "./publisher.js";
+import { createRecovery } from "./recovery.js";
 import { createSocketHandlers, type SocketData } from "./socket-handlers.js";
 import type { StaticFile } from "./static-files.js";
 import { createSubscriber } from "./subscriber.js";
@@ -53,14 +55,17 @@ export function createGateway(deps: GatewayDeps): Gateway {
     : uws.App();
   const connections = new Set<WebSocket<SocketData>>();
 
+  const recovery = createRecovery(bus);
   const fanOut = createFanOut({
     app,
     hubs,
     connections,
+    recovery,
     maxBackpressureBytes: config.maxBackpressureBytes,
     deliverLatency: metrics.busPublishDeliver,
   });
   bus.onDeliver(fanOut.deliver);
+  bus.onGap(recovery.lost);
 
   const lifecycle = createLifecycle({
     uws,
@@ -94,9 +99,10 @@ export function createGateway(deps: GatewayDeps): Gateway {
   config.hubs.forEach((hubConfig, i) => {
     const hub = hubs[i] as Hub;
     const publisher = createPublisher(hub, bus, registry);
-    const subscriber = createSubscriber(hub, bus, registry);
+    const subscriber = createSubscriber(hub, bus, registry, recovery);
+    const history = createHistoryReader(hub, bus);
     const tokens = hubConfig.tokens ? createTokenVerifier(hubConfig.tokens) : undefined;
-    app.ws<SocketData>(hub.path, hubBehavior({ hub, publisher, subscriber, decodeOptions, tokens, limits }));
+    app.ws<SocketData>(hub.path, hubBehavior({ hub, publisher, subscriber, history, decodeOptions, tokens, limits }));
   });
 
   const probes = { metrics, isReady: lifecycle.isReady, readiness: lifecycle.readiness, version: deps.version };

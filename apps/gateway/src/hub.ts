@@ -9,7 +9,7 @@ import {
   rateLimitLabels,
 } from "@rocket/protocol";
 import type { Logger } from "pino";
-import type { HubConfig } from "./config.js";
+import type { ChannelHistory, HistoryRules, HubConfig } from "./config.js";
 import type { Metrics } from "./metrics.js";
 
 /** Values of the `method` label on `rocket_auth_total`. */
@@ -37,6 +37,8 @@ export interface Hub {
   readonly topicPrefix: string;
   readonly counters: HubCounters;
   topic(channel: string): string;
+  /** What `channel` keeps of its messages (the longest matching prefix rule, else the hub's); undefined: no history. */
+  history(channel: string): ChannelHistory | undefined;
 }
 
 /** Metric children with the hub label already applied (hot-path increments skip label hashing). */
@@ -97,7 +99,16 @@ export function createHub(config: HubConfig, metrics: Metrics, logger: Logger): 
   for (const command of [...commandTypes, "invalid"]) metrics.framesReceived.labels({ ...hub, command }).inc(0);
   for (const code of ["ok", ...errorCodes]) metrics.replies.labels({ ...hub, code }).inc(0);
   for (const limit of limitLabels) metrics.limitBreaches.labels({ ...hub, limit }).inc(0);
-  const closeCodes = [1000, 1001, 1006, 1009, CloseCode.SlowConsumer, CloseCode.TokenExpired, CloseCode.RateLimitExceeded];
+  const closeCodes = [
+    1000,
+    1001,
+    1006,
+    1009,
+    CloseCode.SlowConsumer,
+    CloseCode.HistoryLost,
+    CloseCode.TokenExpired,
+    CloseCode.RateLimitExceeded,
+  ];
   for (const code of [...closeCodes, CloseCode.TooManyAuthFailures]) {
     metrics.connectionsClosed.labels({ ...hub, code: String(code) }).inc(0);
   }
@@ -121,6 +132,7 @@ export function createHub(config: HubConfig, metrics: Metrics, logger: Logger): 
     logger,
     topicPrefix,
     topic: (channel) => topicPrefix + channel,
+    history: (channel) => historyOf(config.history, channel),
     counters: {
       connectionsOpen: metrics.connectionsOpen.labels(hub),
       connectionsOpened: metrics.connectionsOpened.labels(hub),
@@ -137,4 +149,9 @@ export function createHub(config: HubConfig, metrics: Metrics, logger: Logger): 
       rateLimited: (limit) => cached(rateLimits, limit, () => metrics.rateLimited.labels({ ...hub, limit })).inc(),
     },
   };
+}
+
+function historyOf(rules: HistoryRules, channel: string): ChannelHistory | undefined {
+  for (const rule of rules.prefixes) if (channel.startsWith(rule.prefix)) return rule.history;
+  return rules.history;
 }

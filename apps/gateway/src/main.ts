@@ -228,6 +228,8 @@ function busObserver(metrics: Metrics): BusObserver & RegistryObserver {
     knownChannels: (count) => metrics.busRegistryChannels.set(count),
     channelsExpired: (count) => metrics.busRegistryExpired.inc(count),
     canaryFailed: () => metrics.canaryFailures.inc(),
+    gapFilled: (messages) => metrics.historyFilled.inc(messages),
+    gapLost: () => metrics.historyLost.inc(),
   };
 }
 

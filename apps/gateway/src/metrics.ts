@@ -159,6 +159,16 @@ export function createMetrics(options: { version: string; redis: boolean }) {
       help: "Pub/sub liveness canaries that did not come back in time (subscriber connection rebuilt).",
       registers: r,
     }),
+    historyFilled: new Counter({
+      name: "rocket_bus_history_filled_messages_total",
+      help: "Messages this node missed on channels with history and read back from the history before delivering anything newer.",
+      registers: r,
+    }),
+    historyLost: new Counter({
+      name: "rocket_bus_history_gaps_lost_total",
+      help: "Gaps this node could not fill (history lost, trimmed or expired): the channel's subscribers here were closed with 4010.",
+      registers: r,
+    }),
     ready: new Gauge({
       name: "rocket_ready",
       help: "1 when /readyz answers 200 (accepting clients and, in cluster mode, Redis usable).",

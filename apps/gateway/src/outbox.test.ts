@@ -7,7 +7,10 @@ function recordingSocket() {
   const log: string[] = [];
   let corked = false;
   const socket: OutboxSocket = {
-    send: (text) => log.push(corked ? `corked ${text}` : text),
+    send: (message) => {
+      const text = typeof message === "string" ? message : Buffer.from(message).toString();
+      log.push(corked ? `corked ${text}` : text);
+    },
     cork: (write) => {
       corked = true;
       write();
@@ -24,7 +27,11 @@ function recordingSocket() {
 function setup() {
   const { log, socket } = recordingSocket();
   const codes: string[] = [];
-  const counters = { reply: (code: string) => codes.push(code), bytesSent: { inc: () => {} } };
+  const counters = {
+    reply: (code: string) => codes.push(code),
+    bytesSent: { inc: () => {} },
+    messagesDelivered: { inc: () => {} },
+  };
   const outbox = new Outbox(socket, { counters, batch: new WriteBatch() });
   const endOfTurn = () => new Promise((resolve) => setImmediate(resolve));
   return { outbox, log, codes, endOfTurn };

@@ -1,10 +1,21 @@
-import { encodeReply, type Reply } from "@rocket/protocol";
+import { encodeReply } from "@rocket/protocol";
 import type { HubCounters } from "./hub.js";
-import { replyCode } from "./replies.js";
+import { type AnyReply, replyCode } from "./replies.js";
+
+/** A delivery sent through the outbox (recovered or caught-up messages), in order with the replies. */
+interface QueuedDelivery {
+  readonly delivery: Uint8Array;
+}
+
+/**
+ * What the outbox queues: replies; the text of a frame the server generates in the place
+ * of a reply (see {@link Outbox.pushFrame}); and deliveries of a channel catching up.
+ */
+type Outgoing = AnyReply | string | QueuedDelivery;
 
 /** What an outbox needs of its WebSocket (uWS in production, a fake in unit tests). */
 export interface OutboxSocket {
-  send(text: string, isBinary: boolean, compress: boolean): unknown;
+  send(message: string | Uint8Array, isBinary: boolean, compress: boolean): unknown;
   cork(write: () => void): unknown;
   end(code: number, reason: string): void;
   subscribe(topic: string): unknown;
@@ -13,7 +24,7 @@ export interface OutboxSocket {
 
 /** What every outbox of a hub shares. */
 export interface OutboxShared {
-  readonly counters: Pick<HubCounters, "reply" | "bytesSent">;
+  readonly counters: Pick<HubCounters, "reply" | "bytesSent" | "messagesDelivered">;
   readonly batch: WriteBatch;
 }
 
@@ -46,9 +57,6 @@ export class WriteBatch {
 
 type Mode = "idle" | "in-handler" | "closed";
 
-/** A reply, or the text of a frame the server generates (see {@link Outbox.pushFrame}). */
-type Outgoing = Reply | string;
-
 /**
  * Everything that goes out to one connection: replies in request order (some are computed
  * asynchronously, a publish waits for Redis, an auth does not), written with as few syscalls
@@ -70,6 +78,8 @@ export class Outbox {
   private head = 0;
   /** The close to send once every reply before it is written. */
   private ending: { readonly code: number; readonly reason: string } | undefined;
+  /** Called once everything queued so far is written. */
+  private drained: (() => void)[] | undefined;
 
   constructor(
     private readonly socket: OutboxSocket,
@@ -90,8 +100,8 @@ export class Outbox {
   }
 
   /** Sends `reply` now, or after the replies reserved before it. */
-  push(reply: Reply): void {
-    this.enqueue(reply);
+  push(reply: AnyReply): void {
+    this.pushItem(reply);
   }
 
   /**
@@ -99,10 +109,29 @@ export class Outbox {
    * after every reply requested before it, before any requested after.
    */
   pushFrame(text: string): void {
-    this.enqueue(text);
+    this.pushItem(text);
   }
 
-  private enqueue(item: Outgoing): void {
+  /**
+   * Sends a delivery frame after every reply requested so far (and the deliveries pushed
+   * before it): recovered messages follow the reply to the subscribe that asked for them.
+   */
+  pushDelivery(frame: Uint8Array): void {
+    this.pushItem({ delivery: frame });
+  }
+
+  /** Calls `done` once everything queued so far is written: at once when nothing is. Never after a close. */
+  afterWritten(done: () => void): void {
+    if (this.mode === "closed") return;
+    if (this.queue === undefined) {
+      done();
+      return;
+    }
+    this.drained ??= [];
+    this.drained.push(done);
+  }
+
+  private pushItem(item: Outgoing): void {
     if (this.mode === "closed") return;
     if (this.queue === undefined && this.mode === "in-handler") {
       this.write(item);
@@ -120,7 +149,7 @@ export class Outbox {
     return this.head + this.queue.length - 1;
   }
 
-  fill(ticket: number, reply: Reply): void {
+  fill(ticket: number, reply: AnyReply): void {
     if (this.mode === "closed" || this.queue === undefined) return;
     this.queue[ticket - this.head] = reply;
     if (this.queue[0] !== undefined) this.writeSoon();
@@ -131,6 +160,13 @@ export class Outbox {
     if (this.mode === "closed" || this.queue?.[0] === undefined) return;
     this.socket.cork(() => this.writeReady());
     this.endIfDone();
+  }
+
+  /** Closes the socket with `code` now, dropping whatever is queued: nothing is written after the close. */
+  endNow(code: number, reason: string): void {
+    if (this.mode === "closed") return;
+    this.socket.end(code, reason);
+    this.close();
   }
 
   /** Closes the socket with `code` once every reply requested so far is written. */
@@ -155,6 +191,7 @@ export class Outbox {
     this.mode = "closed";
     this.queue = undefined;
     this.ending = undefined;
+    this.drained = undefined;
     this.shared.batch.delete(this);
   }
 
@@ -175,6 +212,10 @@ export class Outbox {
     this.head += written;
     if (written === queue.length) this.queue = undefined;
     else if (written > 0) queue.splice(0, written);
+    const drained = this.drained;
+    if (this.queue !== undefined || drained === undefined) return;
+    this.drained = undefined;
+    for (const done of drained) done();
   }
 
   private endIfDone(): void {
@@ -185,13 +226,21 @@ export class Outbox {
   }
 
   private write(item: Outgoing): void {
-    let text: string;
-    if (typeof item === "string") text = item;
-    else {
-      text = encodeReply(item);
-      this.shared.counters.reply(replyCode(item));
+    const { counters } = this.shared;
+    if (typeof item === "string") {
+      counters.bytesSent.inc(item.length);
+      this.socket.send(item, false, false);
+      return;
     }
-    this.shared.counters.bytesSent.inc(text.length);
+    if ("delivery" in item) {
+      counters.messagesDelivered.inc();
+      counters.bytesSent.inc(item.delivery.byteLength);
+      this.socket.send(item.delivery, false, false);
+      return;
+    }
+    const text = "encoded" in item ? item.encoded : encodeReply(item);
+    counters.reply(replyCode(item));
+    counters.bytesSent.inc(text.length);
     this.socket.send(text, false, false);
   }
 }

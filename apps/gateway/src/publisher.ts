@@ -1,5 +1,5 @@
 import type { Bus, ChannelRegistry } from "@rocket/bus";
-import { encodeDelivery, type Reply } from "@rocket/protocol";
+import { deliveryPositionParts, encodeDelivery, encodeDeliveryHead, type Reply } from "@rocket/protocol";
 import type { Hub } from "./hub.js";
 import { invalidChannel, ok, unavailable } from "./replies.js";
 
@@ -29,10 +29,18 @@ export function createPublisher(hub: Hub, bus: Bus, registry: ChannelRegistry): 
     logger.debug({ err, what }, "bus operation failed");
     return unavailable;
   };
-  const send = (topic: string, frame: Uint8Array): ReplyResult => {
-    let pending: Promise<void> | undefined;
+  const send = (topic: string, channel: string, event: string, dataJson: string): ReplyResult => {
+    const history = hub.history(channel);
+    let pending: Promise<unknown> | undefined;
     try {
-      pending = bus.publish(topic, frame);
+      // Built once here; every node forwards these bytes untouched. On a channel with
+      // history the bus appends the position it takes in the same step as the store.
+      if (history === undefined) pending = bus.publish(topic, Buffer.from(encodeDelivery(event, channel, dataJson)));
+      else {
+        const head = Buffer.from(encodeDeliveryHead(event, channel, dataJson));
+        const position = bus.publishWithHistory(topic, head, history, deliveryPositionParts);
+        pending = position instanceof Promise ? position : undefined;
+      }
     } catch (err) {
       return failed(err, "publish");
     }
@@ -42,20 +50,18 @@ export function createPublisher(hub: Hub, bus: Bus, registry: ChannelRegistry): 
 
   return {
     publish(channel, event, dataJson) {
-      // Built once here; every node forwards these bytes untouched.
-      const frame = Buffer.from(encodeDelivery(event, channel, dataJson));
       const topic = hub.topic(channel);
       const exists = registry.exists(hub.path, channel);
       if (exists === true) {
         registry.touch(hub.path, channel);
-        return send(topic, frame);
+        return send(topic, channel, event, dataJson);
       }
       if (exists === false) return invalidChannel;
       return exists.then(
         (yes) => {
           if (!yes) return invalidChannel;
           registry.touch(hub.path, channel);
-          return send(topic, frame);
+          return send(topic, channel, event, dataJson);
         },
         (err: unknown) => failed(err, "channel lookup"),
       );

@@ -1,5 +1,21 @@
 import { ErrorCode, errorCodes, type Reply } from "@rocket/protocol";
 
+/**
+ * A successful reply with more than `ok` (a position, publications), encoded by the protocol
+ * package; counted as "ok".
+ */
+export interface EncodedReply {
+  readonly encoded: string | Uint8Array;
+}
+
+/** Anything the outbox sends as the answer to a request. */
+export type AnyReply = Reply | EncodedReply;
+
+/** Wraps an encoded successful reply. */
+export function encoded(text: string | Uint8Array): EncodedReply {
+  return { encoded: text };
+}
+
 /** `{"ok":true}` as a value. */
 export const ok: Reply = Object.freeze({ ok: true });
 
@@ -15,6 +31,6 @@ export const invalidChannel = failure(ErrorCode.InvalidChannel);
 export const unavailable = failure(ErrorCode.Unavailable);
 
 /** The metric label of a reply: "ok" or its error code. */
-export function replyCode(reply: Reply): string {
+export function replyCode(reply: AnyReply): string {
   return "err" in reply ? reply.err : "ok";
 }

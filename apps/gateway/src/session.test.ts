@@ -1,10 +1,12 @@
 import { type Bus, createMemoryBus, createMemoryRegistry } from "@rocket/bus";
 import pino from "pino";
 import { describe, expect, it } from "vitest";
+import { createHistoryReader } from "./history-reader.js";
 import { createHub } from "./hub.js";
 import { createMetrics } from "./metrics.js";
 import { Outbox, type OutboxSocket, WriteBatch } from "./outbox.js";
 import { createPublisher } from "./publisher.js";
+import { createRecovery } from "./recovery.js";
 import { Session } from "./session.js";
 import { createSubscriber } from "./subscriber.js";
 
@@ -17,8 +19,8 @@ function setup(bus: Bus = createMemoryBus()) {
     for (const watch of [...watchers]) watch();
   };
   const socket: OutboxSocket = {
-    send: (text) => {
-      sent.push(text);
+    send: (message) => {
+      sent.push(typeof message === "string" ? message : Buffer.from(message).toString());
       changed();
     },
     cork: (write) => write(),
@@ -33,7 +35,14 @@ function setup(bus: Bus = createMemoryBus()) {
   bus.onDeliver((_t, frame) => deliveries.push(Buffer.from(frame).toString()));
   const registry = createMemoryRegistry();
   const hub = createHub(
-    { path: "/", secrets: { readOnly: "", readWrite: "rw" }, logFile: "", allowedOrigins: undefined, compression: false },
+    {
+      path: "/",
+      secrets: { readOnly: "", readWrite: "rw" },
+      logFile: "",
+      allowedOrigins: undefined,
+      compression: false,
+      history: { history: undefined, prefixes: [] },
+    },
     createMetrics({ version: "test", redis: false }),
     pino({ level: "silent" }),
   );
@@ -42,7 +51,8 @@ function setup(bus: Bus = createMemoryBus()) {
     {
       hub,
       publisher: createPublisher(hub, bus, registry),
-      subscriber: createSubscriber(hub, bus, registry),
+      subscriber: createSubscriber(hub, bus, registry, createRecovery(bus)),
+      history: createHistoryReader(hub, bus),
       decodeOptions: { maxDepth: 32 },
     },
     outbox,

@@ -9,19 +9,22 @@ import {
   decode,
   ErrorCode,
   encodeUnsubscribed,
+  type HistoryCommand,
   isReservedEvent,
   LimitLabel,
   type PublishCommand,
   RateLimitLabel,
   type Reply,
   type SecretAuthCommand,
+  type Since,
 } from "@rocket/protocol";
 import { type Grant, noGrant, secretGrant, TokenGrant } from "./grant.js";
+import type { HistoryReader } from "./history-reader.js";
 import { AuthMethod, AuthResult, type Hub } from "./hub.js";
 import type { Outbox } from "./outbox.js";
 import type { Publisher, ReplyResult } from "./publisher.js";
 import { ConnectionRates, type SessionLimits } from "./rate-limits.js";
-import { accessDenied, failure, ok, unavailable } from "./replies.js";
+import { type AnyReply, accessDenied, failure, ok, unavailable } from "./replies.js";
 import type { Subscriber } from "./subscriber.js";
 import type { TokenCheck, TokenVerifier } from "./token-verifier.js";
 
@@ -30,6 +33,8 @@ export interface SessionContext {
   readonly hub: Hub;
   readonly publisher: Publisher;
   readonly subscriber: Subscriber;
+  /** Reads a channel's history for the `history` command. */
+  readonly history: HistoryReader;
   readonly decodeOptions: DecodeOptions;
   /** Checks the hub's tokens; undefined: the hub takes none (token auth is invalid_credentials). */
   readonly tokens?: TokenVerifier | undefined;
@@ -143,7 +148,7 @@ export class Session {
         this.outbox.push(ok);
         return;
       case "subscribe":
-        this.subscribe(command.channel);
+        this.subscribe(command.channel, command.since);
         return;
       case "unsubscribe":
         this.unsubscribe(command.channel);
@@ -156,12 +161,15 @@ export class Session {
         this.outbox.push(ok);
         this.outbox.endAfterReplies(CloseCode.Normal, "disconnect");
         return;
+      case "history":
+        this.history(command);
+        return;
       default:
         assertNever(command);
     }
   }
 
-  private subscribe(rawChannel: unknown): void {
+  private subscribe(rawChannel: unknown, since: Since | undefined): void {
     if (!this.grant.canSubscribe(typeof rawChannel === "string" ? rawChannel : "")) return this.outbox.push(accessDenied);
     const channel = checkChannelName(rawChannel);
     if (channel === ErrorCode.InvalidChannelName) return this.rejectName(rawChannel);
@@ -174,8 +182,8 @@ export class Session {
     this.channels ??= new Set();
     this.channels.add(channel);
     const op = this.afterBarrier(() =>
-      this.context.subscriber.subscribe(this.outbox, channel).then(
-        () => ok,
+      this.context.subscriber.subscribe(this.outbox, channel, since).then(
+        (reply) => reply,
         (err: unknown) => {
           this.channels?.delete(channel);
           this.context.hub.logger.debug({ err, what: "subscribe" }, "bus operation failed");
@@ -216,6 +224,18 @@ export class Session {
     // Synchronous results (in-process bus, known channel) go out in the same write as the delivery.
     if (result instanceof Promise) this.replyLater(result);
     else this.outbox.push(result);
+  }
+
+  private history(command: HistoryCommand): void {
+    const raw = command.channel;
+    if (!this.grant.canHistory(typeof raw === "string" ? raw : "")) return this.outbox.push(accessDenied);
+    const channel = checkChannelName(raw);
+    if (channel === ErrorCode.InvalidChannelName) return this.rejectName(raw);
+    const read = this.context.history(channel, command.limit, command.since).catch((err: unknown) => {
+      this.context.hub.logger.debug({ err, what: "history" }, "bus operation failed");
+      return unavailable;
+    });
+    this.replyLater(read);
   }
 
   private authSecret(command: SecretAuthCommand): void {
@@ -367,7 +387,7 @@ export class Session {
   }
 
   /** Later commands wait for `op`; once it settled (and nothing newer is pending) they need not. */
-  private setBarrier(op: Promise<Reply>): void {
+  private setBarrier(op: Promise<AnyReply>): void {
     const barrier = op.then(noop);
     this.barrier = barrier;
     void barrier.then(() => {
@@ -375,11 +395,11 @@ export class Session {
     });
   }
 
-  private afterBarrier(op: () => Promise<Reply>): Promise<Reply> {
+  private afterBarrier(op: () => Promise<AnyReply>): Promise<AnyReply> {
     return this.barrier === undefined ? op() : this.barrier.then(op);
   }
 
-  private replyLater(op: Promise<Reply>): void {
+  private replyLater(op: Promise<AnyReply>): void {
     const ticket = this.outbox.reserve();
     void op.then((reply) => this.outbox.fill(ticket, reply));
   }

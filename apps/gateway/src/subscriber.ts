@@ -1,31 +1,66 @@
 import type { Bus, ChannelRegistry } from "@rocket/bus";
+import { encodeSubscribeReply, type Since } from "@rocket/protocol";
 import type { Hub } from "./hub.js";
 import type { Outbox } from "./outbox.js";
+import type { Recovery } from "./recovery.js";
+import { type AnyReply, encoded, ok } from "./replies.js";
+
+/** `{"ok":true,"recovered":false}`: recovery asked on a channel without history. */
+const notRecovered = encoded(encodeSubscribeReply(false, undefined));
 
 /**
  * Subscribing connections to the channels of one hub: the channel is recorded cluster-wide
  * (a channel exists once anybody subscribed to it, and stays while anybody is subscribed),
  * the node takes a bus reference to its topic, and the connection's socket joins the topic,
- * so that fan-out reaches it.
+ * so that fan-out reaches it. On a channel with history a subscribe with `since` goes
+ * through a catch-up (recovery.ts): the reply carries the position, recovered messages
+ * follow it, and the socket joins the topic once it caught up.
  */
 export interface Subscriber {
   /**
-   * Resolves once deliveries on `channel` reach `outbox`'s socket. Rejects (the bus did not
-   * confirm in time) with nothing held.
+   * Resolves with the reply once deliveries on `channel` reach `outbox`'s socket (or, with
+   * `since`, follow the reply through the outbox). Rejects (the bus did not confirm in time)
+   * with nothing held. Without history, `since` is answered `{"ok":true,"recovered":false}`
+   * when it holds a position and `{"ok":true}` when it is `{}`.
    */
-  subscribe(outbox: Outbox, channel: string): Promise<void>;
+  subscribe(outbox: Outbox, channel: string, since?: Since): Promise<AnyReply>;
   /** Undoes one {@link subscribe} that resolved. Also right after the socket closed. */
   unsubscribe(outbox: Outbox, channel: string): void;
 }
 
-export function createSubscriber(hub: Hub, bus: Bus, registry: ChannelRegistry): Subscriber {
+export function createSubscriber(hub: Hub, bus: Bus, registry: ChannelRegistry, recovery: Recovery): Subscriber {
+  const joined = (outbox: Outbox, channel: string, since: Since | undefined): Promise<AnyReply> | AnyReply => {
+    const topic = hub.topic(channel);
+    const history = hub.history(channel);
+    if (history === undefined) {
+      outbox.subscribe(topic);
+      return since?.offset === undefined ? ok : notRecovered;
+    }
+    if (since === undefined) {
+      outbox.subscribe(topic);
+      recovery.join(outbox, topic);
+      return ok;
+    }
+    const query = since.offset === undefined ? { limit: 0 } : { since, limit: history.size };
+    return recovery
+      .catchUp(outbox, topic, () => bus.history(topic, query, history))
+      .then(
+        (page) => encoded(encodeSubscribeReply(since.offset === undefined ? undefined : page.complete, page.position)),
+        (err: unknown) => {
+          void bus.unsubscribe(topic);
+          registry.release(hub.path, channel);
+          throw err;
+        },
+      );
+  };
+
   return {
-    subscribe(outbox, channel) {
+    subscribe(outbox, channel, since) {
       const topic = hub.topic(channel);
       const registered = registry.register(hub.path, channel);
-      const reference = bus.subscribe(topic);
+      const reference = bus.subscribe(topic, hub.history(channel));
       return Promise.all([registered, reference]).then(
-        () => outbox.subscribe(topic),
+        () => joined(outbox, channel, since),
         (err: unknown) => {
           // One of the two may have been taken although the other failed: give it back.
           reference.then(() => bus.unsubscribe(topic), noop);
@@ -37,6 +72,7 @@ export function createSubscriber(hub: Hub, bus: Bus, registry: ChannelRegistry):
     unsubscribe(outbox, channel) {
       const topic = hub.topic(channel);
       outbox.unsubscribe(topic);
+      recovery.leave(outbox, topic);
       void bus.unsubscribe(topic);
       registry.release(hub.path, channel);
     },

@@ -4,17 +4,29 @@ import {
   BusUnavailableError,
   type DeliverFn,
   dropDelivery,
+  type GapFn,
+  type HistoryOptions,
+  type HistoryPage,
+  type HistoryQuery,
+  ignoreGap,
   nowMs,
+  type PositionFormat,
+  type StreamPosition,
+  secondGapHandlerError,
   secondHandlerError,
 } from "./bus.js";
+import { continues, newEpoch } from "./history-memory.js";
 import { type RedisBusState, RedisBusStateMachine } from "./redis-bus-state.js";
 import { type Canary, createCanary } from "./redis-canary.js";
+import { type Envelope, readEnvelope, stamp, stampBytes, wrapPlain } from "./redis-envelope.js";
+import { createTrack, GapFiller, trackPosition } from "./redis-gap-fill.js";
 import { createHeartbeat, type Heartbeat } from "./redis-heartbeat.js";
 import type { LinkEvents, RedisCommands, RedisLink } from "./redis-link.js";
 import { createClusterLink } from "./redis-link-cluster.js";
 import { createSingleLink } from "./redis-link-single.js";
-import { type RedisNames, redisNames } from "./redis-names.js";
+import { channelKey, type RedisNames, redisNames } from "./redis-names.js";
 import type { RestoreStep } from "./redis-restore.js";
+import type { HistoryKeys } from "./redis-scripts.js";
 import { createSubscriptions, type Subscriptions } from "./redis-subscriptions.js";
 import type { RedisTarget } from "./redis-url.js";
 
@@ -36,6 +48,8 @@ export interface RedisBusOptions extends BusOptions {
   readonly heartbeatIntervalMs?: number | undefined;
   /** After Redis returns, the longest wait for peers to resubscribe before acknowledging anyway. Default 2000. */
   readonly peerGraceMs?: number | undefined;
+  /** A topic with history and no message for this long is read from the stream, for losses no event shows. Default 5000. */
+  readonly quietCheckMs?: number | undefined;
 }
 
 /** Something kept in Redis beside the pub/sub, on the bus's connections (the channel registry). */
@@ -62,14 +76,18 @@ export interface RedisBus extends Bus {
   attach(companion: RedisCompanion): RedisAccess;
 }
 
-/** Bytes before the frame in every Redis message: the origin's `nowMs()` as a float64 (LE). */
-const headerBytes = 8;
-
 /**
  * The Redis bus. Every delivery, the origin's included, comes back through Redis, so every
  * node sees one order per channel. The frame is wrapped once at the origin (8-byte timestamp
- * + frame bytes) and receivers hand `payload.subarray(8)` to the delivery handler without
- * parsing.
+ * + frame bytes, redis-envelope.ts) and receivers hand the frame to the delivery handler
+ * without parsing it.
+ *
+ * A topic with history is published by a script that stores and publishes in one step
+ * (redis-scripts.ts), on channel and keys tagged with the topic so that a Cluster keeps
+ * them on one shard; its messages carry their position in the envelope. Delivery on such a
+ * topic is exactly once per node while the history keeps what the node missed: the node
+ * reads back what a pub/sub hiccup cost it (redis-gap-fill.ts), and reports a gap it cannot
+ * fill to the gap handler.
  *
  * A publish is acknowledged only while the bus is `ready` (redis-bus-state.ts): connected,
  * every local subscription confirmed by Redis on the current subscriber connection, and,
@@ -85,6 +103,11 @@ export function createRedisBus(options: RedisBusOptions): RedisBus {
 class RedisPubSubBus implements RedisBus {
   readonly kind: "redis" | "redis-cluster";
   private deliver: DeliverFn = dropDelivery;
+  private gap: GapFn = ignoreGap;
+  /** The epoch a publish or read starts a history with when the topic has none; renewed once used. */
+  private epochCandidate = newEpoch();
+  private readonly filler: GapFiller;
+  private readonly quietTimer: NodeJS.Timeout;
   private closed: Promise<void> | undefined;
   private readonly steps: RestoreStep[] = [];
   private readonly names: RedisNames;
@@ -105,6 +128,10 @@ class RedisPubSubBus implements RedisBus {
       commandsChanged: (up) => this.machine.commandsChanged(up),
       subscriberChanged: (up) => this.machine.subscriberChanged(up),
       error: (err, connection) => this.machine.error(err, connection),
+      resubscribed: (channels) => {
+        const tracks = channels.flatMap((channel) => this.subscriptions.byKey.get(channelKey(channel))?.track ?? []);
+        this.filler.resume(tracks);
+      },
     };
     const link =
       target.kind === "redis"
@@ -142,6 +169,32 @@ class RedisPubSubBus implements RedisBus {
     this.heartbeat = heartbeat;
     this.canary = canary;
     this.access = { commands: link.commands, names, isReady: () => this.machine.ready };
+    this.filler = new GapFiller({
+      read: (keys, after, count) => link.scripts.read(keys, { mode: "after", after, count, start: undefined }),
+      position: (keys) => link.scripts.position(keys),
+      deliver: (topic, envelope) => this.hand(topic, envelope),
+      lost: (topic) => {
+        try {
+          this.gap(topic);
+        } catch (err) {
+          logger?.error({ err, topic }, "gap handler failed");
+        }
+      },
+      active: () => !this.machine.closing,
+      observer,
+      logger,
+    });
+    // First of the restore steps: the publish scripts (a restarted Redis has none), and what
+    // the pub/sub hiccup cost, read back once resubscribed.
+    this.steps.push(
+      { name: "history scripts", run: () => link.scripts.reload() },
+      { name: "history", run: async () => this.filler.resume(this.subscriptions.tracks()) },
+    );
+    const quietMs = options.quietCheckMs ?? 5000;
+    this.quietTimer = setInterval(() => {
+      if (this.machine.ready) this.filler.checkQuiet(this.subscriptions.tracks(), quietMs);
+    }, quietMs);
+    this.quietTimer.unref();
   }
 
   get state(): RedisBusState {
@@ -158,9 +211,27 @@ class RedisPubSubBus implements RedisBus {
     this.deliver = handler;
   }
 
-  subscribe(topic: string): Promise<void> {
+  onGap(handler: GapFn): void {
+    if (this.gap !== ignoreGap) throw secondGapHandlerError();
+    this.gap = handler;
+  }
+
+  subscribe(topic: string, history?: HistoryOptions): Promise<void> {
     if (this.machine.closing) return Promise.reject(new BusUnavailableError("bus closed"));
-    return this.subscriptions.acquire(topic);
+    if (history === undefined || this.subscriptions.has(topic)) return this.subscriptions.acquire(topic);
+    // The position before subscribing: whatever is published from here on arrives live or is read back.
+    const keys = this.historyKeys(topic);
+    return this.startTracking(topic, keys, history);
+  }
+
+  private async startTracking(topic: string, keys: HistoryKeys, history: HistoryOptions): Promise<void> {
+    let start: StreamPosition | undefined;
+    try {
+      start = await this.link.scripts.position(keys);
+    } catch (err) {
+      throw new BusUnavailableError("Redis did not answer the history position", { cause: err });
+    }
+    await this.subscriptions.acquire(topic, () => createTrack(topic, keys, history, start));
   }
 
   async unsubscribe(topic: string): Promise<void> {
@@ -174,9 +245,7 @@ class RedisPubSubBus implements RedisBus {
       const { reason } = this.machine.state;
       return Promise.reject(new BusUnavailableError(this.machine.closing ? "bus closed" : `Redis not ready: ${reason}`));
     }
-    const payload = Buffer.allocUnsafe(headerBytes + frame.byteLength);
-    payload.writeDoubleLE(nowMs(), 0);
-    payload.set(frame, headerBytes);
+    const payload = wrapPlain(frame, nowMs());
     const started = performance.now();
     return this.link.publish(this.names.channel(topic), payload).then(
       () => {
@@ -189,11 +258,73 @@ class RedisPubSubBus implements RedisBus {
     );
   }
 
+  publishWithHistory(topic: string, head: Uint8Array, history: HistoryOptions, format: PositionFormat): Promise<StreamPosition> {
+    const { observer } = this.options;
+    if (!this.machine.ready) {
+      observer?.publishFailed?.();
+      const { reason } = this.machine.state;
+      return Promise.reject(new BusUnavailableError(this.machine.closing ? "bus closed" : `Redis not ready: ${reason}`));
+    }
+    const started = performance.now();
+    const epoch = this.epochCandidate;
+    const request = {
+      size: history.size,
+      ttlMs: history.ttlMs,
+      epoch,
+      stamp: stamp(nowMs()),
+      head,
+      format,
+    };
+    return this.link.scripts.publish(this.historyKeys(topic), request).then(
+      (position) => {
+        if (position.epoch === epoch) this.epochCandidate = newEpoch();
+        observer?.publishAcked?.((performance.now() - started) / 1000);
+        return position;
+      },
+      (err: unknown) => {
+        observer?.publishFailed?.();
+        throw new BusUnavailableError("Redis did not accept the publish", { cause: err });
+      },
+    );
+  }
+
+  async history(topic: string, query: HistoryQuery, history: HistoryOptions): Promise<HistoryPage> {
+    if (!this.machine.ready) throw new BusUnavailableError(this.machine.closing ? "bus closed" : "Redis not ready");
+    const { since, limit } = query;
+    const epoch = this.epochCandidate;
+    let range: Awaited<ReturnType<typeof this.link.scripts.read>>;
+    try {
+      range = await this.link.scripts.read(this.historyKeys(topic), {
+        mode: since === undefined ? "last" : "after",
+        after: since?.offset ?? 0,
+        count: limit,
+        start: { epoch, ttlMs: history.ttlMs },
+      });
+    } catch (err) {
+      throw new BusUnavailableError("Redis did not answer the history read", { cause: err });
+    }
+    if (range.epoch === epoch) this.epochCandidate = newEpoch();
+    const position = { offset: range.offset, epoch: range.epoch ?? epoch };
+    const complete = since === undefined || continues(since, position, range.first);
+    if (!complete) return { position, entries: [], complete };
+    const entries = range.entries.flatMap((stored) => {
+      const envelope = readEnvelope(stored.payload);
+      return envelope ? [{ offset: stored.offset, frame: envelope.frame }] : [];
+    });
+    return { position, entries, complete };
+  }
+
+  deliveredPosition(topic: string): StreamPosition | undefined {
+    const track = this.subscriptions.entry(topic)?.track;
+    return track && trackPosition(track);
+  }
+
   isReady(): boolean {
     return this.machine.ready;
   }
 
   close(): Promise<void> {
+    clearInterval(this.quietTimer);
     this.closed ??= this.machine.close(async () => {
       if (this.link.commandsUp) await this.heartbeat.deregister().catch(() => {});
       this.subscriptions.clear();
@@ -210,11 +341,30 @@ class RedisPubSubBus implements RedisBus {
       this.canary.receive(key, payload);
       return;
     }
-    if (payload.length < headerBytes) return;
+    if (entry.track) {
+      const envelope = readEnvelope(payload);
+      if (envelope) this.filler.offer(entry.track, envelope);
+      return;
+    }
+    if (payload.length < stampBytes) return;
     try {
-      this.deliver(entry.topic, payload.subarray(headerBytes), payload.readDoubleLE(0));
+      this.deliver(entry.topic, payload.subarray(stampBytes), payload.readDoubleLE(0));
     } catch (err) {
       this.options.logger?.error({ err, topic: entry.topic }, "delivery failed");
     }
+  }
+
+  /** Hands a message of a topic with history to the delivery handler. */
+  private hand(topic: string, envelope: Envelope): void {
+    try {
+      this.deliver(topic, envelope.frame, envelope.publishedAtMs, envelope.position);
+    } catch (err) {
+      this.options.logger?.error({ err, topic }, "delivery failed");
+    }
+  }
+
+  private historyKeys(topic: string): HistoryKeys {
+    const { names } = this;
+    return { meta: names.meta(topic), stream: names.stream(topic), channel: names.historyChannel(topic) };
   }
 }

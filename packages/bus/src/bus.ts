@@ -13,12 +13,20 @@ export interface Bus {
    */
   onDeliver(handler: DeliverFn): void;
   /**
+   * Registers the handler of unrecoverable gaps: messages on a topic with history that this
+   * node missed and could not fill (the history was lost or trimmed past them). Call it
+   * once; a second call throws. Without a handler gaps are only logged.
+   */
+  onGap(handler: GapFn): void;
+  /**
    * Adds one local reference to `topic`; the first one subscribes upstream. Resolves once
    * every message published after it will be delivered here. Rejects with
    * {@link BusUnavailableError} when the bus did not confirm in time (the reference is
-   * then not taken).
+   * then not taken). `history` says the topic keeps history (the gateway's config; every
+   * node must say the same for a topic): its messages then arrive with their position, in
+   * offset order, without gap or duplicate.
    */
-  subscribe(topic: string): Promise<void>;
+  subscribe(topic: string, history?: HistoryOptions): Promise<void>;
   /** Drops one local reference; the last one unsubscribes upstream. Never rejects. */
   unsubscribe(topic: string): Promise<void>;
   /**
@@ -30,6 +38,33 @@ export interface Bus {
    * in-process bus does: the caller can then answer within the same write batch.
    */
   publish(topic: string, frame: Uint8Array): Promise<void> | undefined;
+  /**
+   * Publishes on a topic with history: stores the message and publishes it in one atomic
+   * step, so the stored order is the delivered order. `head` is the frame without its end;
+   * the bus completes it as `head + format.offset + N + format.epoch + E + format.end` once
+   * it knows the position (N, E), and that completed frame is what every subscriber
+   * receives and what is stored. Resolves (or returns, when accepted synchronously) with
+   * the position; rejects like {@link publish}.
+   */
+  publishWithHistory(
+    topic: string,
+    head: Uint8Array,
+    history: HistoryOptions,
+    format: PositionFormat,
+  ): Promise<StreamPosition> | StreamPosition;
+  /**
+   * Reads a topic's history: the messages after `since` (all of them, at most `limit`), or
+   * without `since` the last `limit`, oldest first, and the position now. Starts the
+   * topic's history (a new epoch at offset 0) when it has none. `complete` says whether
+   * every message after `since` was still there (same epoch, not trimmed or expired).
+   */
+  history(topic: string, query: HistoryQuery, history: HistoryOptions): Promise<HistoryPage>;
+  /**
+   * The last position this node delivered on `topic` (or the position it started from),
+   * while it is subscribed to the topic with history; undefined otherwise or when the
+   * topic had no history yet. Every later delivery on the topic comes after it.
+   */
+  deliveredPosition(topic: string): StreamPosition | undefined;
   /** True while publishes can be acknowledged truthfully. */
   isReady(): boolean;
   /** Unsubscribes and disconnects; idempotent, later calls return the same promise. */
@@ -41,7 +76,58 @@ export interface Bus {
  * `frame` is the publisher's bytes untouched; `publishedAtMs` the origin's wall clock
  * (`performance.timeOrigin + performance.now()`) when it published.
  */
-export type DeliverFn = (topic: string, frame: Uint8Array, publishedAtMs: number) => void;
+export type DeliverFn = (topic: string, frame: Uint8Array, publishedAtMs: number, position?: StreamPosition) => void;
+
+/** Called when this node missed messages on `topic` that its history no longer holds. */
+export type GapFn = (topic: string) => void;
+
+/** How a topic keeps its history: the last `size` messages, for `ttlMs` after the last publish. */
+export interface HistoryOptions {
+  readonly size: number;
+  readonly ttlMs: number;
+}
+
+/**
+ * Where a message stands in its topic's history: `offset` grows by one per message, `epoch`
+ * names one life of the history (it changes when the history was lost or expired).
+ */
+export interface StreamPosition {
+  readonly offset: number;
+  readonly epoch: string;
+}
+
+/** The text pieces that complete a frame with its position (see {@link Bus.publishWithHistory}). */
+export interface PositionFormat {
+  readonly offset: string;
+  readonly epoch: string;
+  readonly end: string;
+}
+
+/** What to read of a topic's history. */
+export interface HistoryQuery {
+  /** Only messages after this position (same epoch). */
+  readonly since?: StreamPosition | undefined;
+  /** Most messages returned. */
+  readonly limit: number;
+}
+
+/** One stored message: its offset and the exact frame subscribers received. */
+export interface HistoryEntry {
+  readonly offset: number;
+  readonly frame: Uint8Array;
+}
+
+/** What {@link Bus.history} returns. */
+export interface HistoryPage {
+  /** The topic's position when it was read: the offset of its last message (0: none yet) and the epoch. */
+  readonly position: StreamPosition;
+  readonly entries: readonly HistoryEntry[];
+  /**
+   * With `since`: true when `since` is of the current epoch and every message after it is
+   * still kept, so `entries` (up to `limit`) continue it without a hole. Without `since`: true.
+   */
+  readonly complete: boolean;
+}
 
 /**
  * The cluster-wide record of the channels that exist, per hub. A channel exists from its
@@ -89,6 +175,10 @@ export interface BusObserver {
   canaryFailed?(): void;
   /** Readiness changed, with a reason for logs. */
   readyChanged?(ready: boolean, reason: string): void;
+  /** Messages missed on a topic with history were read back from the history and delivered. */
+  gapFilled?(messages: number): void;
+  /** Messages missed on a topic with history could not be read back (see {@link GapFn}). */
+  gapLost?(): void;
 }
 
 /** Hooks of a channel registry. */
@@ -126,6 +216,14 @@ export class BusUnavailableError extends Error {
 export function secondHandlerError(): Error {
   return new Error("the bus already has a delivery handler");
 }
+
+/** Thrown by a second {@link Bus.onGap}. */
+export function secondGapHandlerError(): Error {
+  return new Error("the bus already has a gap handler");
+}
+
+/** The gap handler of a bus that has none yet. */
+export const ignoreGap: GapFn = () => {};
 
 /** The delivery handler of a bus that has none yet: drops the message. */
 export const dropDelivery: DeliverFn = () => {};

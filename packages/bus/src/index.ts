@@ -6,10 +6,17 @@ export {
   BusUnavailableError,
   type ChannelRegistry,
   type DeliverFn,
+  type GapFn,
+  type HistoryEntry,
+  type HistoryOptions,
+  type HistoryPage,
+  type HistoryQuery,
   nowMs,
+  type PositionFormat,
   type RegistryObserver,
+  type StreamPosition,
 } from "./bus.js";
-export { createMemoryBus } from "./bus-memory.js";
+export { createMemoryBus, type MemoryBusOptions } from "./bus-memory.js";
 export { createRedisBus, type RedisBus, type RedisBusOptions } from "./bus-redis.js";
 export type { RedisBusPhase, RedisBusState } from "./redis-bus-state.js";
 export { RedisTimeoutError } from "./redis-link.js";

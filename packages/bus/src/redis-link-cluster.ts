@@ -11,6 +11,7 @@ import {
   UpState,
   withDeadline,
 } from "./redis-link.js";
+import { defineHistoryScripts } from "./redis-scripts.js";
 import { hashSlot } from "./redis-slot.js";
 import type { RedisTarget } from "./redis-url.js";
 
@@ -64,10 +65,15 @@ export function createClusterLink(target: Extract<RedisTarget, { kind: "redis-cl
     const moved = [...owners].filter(([channel, owner]) => ownerOf(conn, channel) !== owner).map(([channel]) => channel);
     if (moved.length === 0) return;
     for (const channel of moved) owners.set(channel, ownerOf(conn, channel));
-    Promise.all(moved.map((channel) => conn.ssubscribe(channel))).catch((err: Error) => {
-      events.error(err, "subscriber");
-      if (conn === sub) scheduleRebuild();
-    });
+    Promise.all(moved.map((channel) => conn.ssubscribe(channel))).then(
+      () => {
+        if (conn === sub) events.resubscribed?.(moved);
+      },
+      (err: Error) => {
+        events.error(err, "subscriber");
+        if (conn === sub) scheduleRebuild();
+      },
+    );
   };
 
   const openSubscriber = (): Cluster => {
@@ -109,6 +115,9 @@ export function createClusterLink(target: Extract<RedisTarget, { kind: "redis-cl
   return {
     kind: "redis-cluster",
     commands: redisCommands(cmd, timeoutMs),
+    scripts: defineHistoryScripts(cmd, "SPUBLISH", timeoutMs, (lua) =>
+      Promise.all(cmd.nodes("master").map((master) => master.script("LOAD", lua))),
+    ),
     get commandsUp() {
       return cmdUp.up;
     },

@@ -10,6 +10,7 @@ import {
   UpState,
   withDeadline,
 } from "./redis-link.js";
+import { defineHistoryScripts } from "./redis-scripts.js";
 import type { RedisTarget } from "./redis-url.js";
 
 /** Subscribing many channels at once takes one SUBSCRIBE per this many. */
@@ -47,6 +48,7 @@ export function createSingleLink(target: Extract<RedisTarget, { kind: "redis" }>
   return {
     kind: "redis",
     commands: redisCommands(cmd, timeoutMs),
+    scripts: defineHistoryScripts(cmd, "PUBLISH", timeoutMs, (lua) => cmd.script("LOAD", lua)),
     get commandsUp() {
       return cmdUp.up;
     },

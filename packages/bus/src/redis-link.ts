@@ -1,5 +1,6 @@
 import { isIP } from "node:net";
 import type { Cluster, Redis, RedisOptions } from "ioredis";
+import type { HistoryScripts } from "./redis-scripts.js";
 import type { RedisTarget } from "./redis-url.js";
 
 /** What the links report to the bus. Up/down calls come on transitions only. */
@@ -16,6 +17,11 @@ export interface LinkEvents {
   subscriberChanged(up: boolean): void;
   /** An error worth a log line; `connection` says which one. */
   error(err: Error, connection: string): void;
+  /**
+   * Channels were subscribed again on the connections there are (a Cluster slot moved to
+   * another shard): messages published meanwhile may have been missed.
+   */
+  resubscribed?(channels: readonly string[]): void;
 }
 
 /** The slice of Redis commands the registry and the heartbeats use. */
@@ -45,6 +51,8 @@ export interface RedisCommands {
 export interface RedisLink {
   readonly kind: "redis" | "redis-cluster";
   readonly commands: RedisCommands;
+  /** The history scripts, on the command connection. */
+  readonly scripts: HistoryScripts;
   /** Whether the command connection is usable now (as last reported by `commandsChanged`). */
   readonly commandsUp: boolean;
   /** Whether the subscriber connection(s) are usable now (as last reported by `subscriberChanged`). */

@@ -4,13 +4,21 @@ export const defaultRedisPrefix = "rocket:";
 /**
  * The names Rocket uses in Redis, all under one prefix so that Rocket shares a Redis with
  * other programs safely. Topics are `<hubPath>:<channel>`, so every message channel and
- * registry key names its hub. No `{…}` hash tags: in a Redis Cluster each channel hashes to
- * its own slot, which spreads publish load over the shards.
+ * registry key names its hub. No `{…}` hash tags on channels without history: in a Redis
+ * Cluster each channel hashes to its own slot, which spreads publish load over the shards.
+ * A topic with history has its three names tagged with `{<topic>}` (stream, meta hash and
+ * pub/sub channel), so that one script can touch all three on one shard.
  */
 export interface RedisNames {
   readonly prefix: string;
   /** Pub/sub channel of a topic: `rocket:msg:<hubPath>:<channel>`. */
   channel(topic: string): string;
+  /** Pub/sub channel of a topic with history: `rocket:msg:{<hubPath>:<channel>}`. */
+  historyChannel(topic: string): string;
+  /** Stream of a topic's kept messages: `rocket:history:{<hubPath>:<channel>}`. */
+  stream(topic: string): string;
+  /** Hash of a topic's history position (`offset`, `epoch`): `rocket:meta:{<hubPath>:<channel>}`. */
+  meta(topic: string): string;
   /** Set of the channels that exist in a hub: `rocket:channels:<hubPath>`. */
   registry(namespace: string): string;
   /**
@@ -31,6 +39,9 @@ export function redisNames(prefix = defaultRedisPrefix): RedisNames {
   return {
     prefix,
     channel: (topic) => `${prefix}msg:${topic}`,
+    historyChannel: (topic) => `${prefix}msg:{${topic}}`,
+    stream: (topic) => `${prefix}history:{${topic}}`,
+    meta: (topic) => `${prefix}meta:{${topic}}`,
     registry: (namespace) => `${prefix}channels:${namespace}`,
     registryActivity: (namespace) => `{${prefix}channels:${namespace}}:active`,
     canary: (node) => `${prefix}canary:${node}`,

@@ -1,4 +1,5 @@
 import { BusUnavailableError } from "./bus.js";
+import type { HistoryTrack } from "./redis-gap-fill.js";
 import type { RedisLink } from "./redis-link.js";
 import { channelKey, type RedisNames } from "./redis-names.js";
 
@@ -10,6 +11,8 @@ export interface TopicEntry {
   /** The subscriber generation on which Redis confirmed the subscription; -1 for none. */
   confirmedGen: number;
   pending: Promise<void> | undefined;
+  /** For a topic with history: what this node delivered of it (its channel is the tagged one). */
+  readonly track: HistoryTrack | undefined;
 }
 
 export interface SubscriptionsDeps {
@@ -32,7 +35,17 @@ export interface Subscriptions {
   /** Received channel (latin1 of its bytes) -> entry. */
   readonly byKey: ReadonlyMap<string, TopicEntry>;
   readonly size: number;
-  acquire(topic: string): Promise<void>;
+  /** Whether `topic` has a local reference now. */
+  has(topic: string): boolean;
+  /** The entry of `topic`, while it has local references. */
+  entry(topic: string): TopicEntry | undefined;
+  /**
+   * Adds a reference; the first subscribes upstream. `track` (a topic with history, first
+   * reference only) makes the entry use its tagged channel and keep the track.
+   */
+  acquire(topic: string, track?: () => HistoryTrack): Promise<void>;
+  /** The tracks of every topic with history. */
+  tracks(): IterableIterator<HistoryTrack>;
   release(topic: string): void;
   /** Subscribes every topic (and `extra` channels) on generation `gen`; resolves when Redis confirmed all. */
   resubscribeAll(gen: number, extra: readonly string[]): Promise<void>;
@@ -78,6 +91,7 @@ export function createSubscriptions(deps: SubscriptionsDeps): Subscriptions {
     if (entry.refs > 0) return;
     byTopic.delete(topic);
     byKey.delete(channelKey(entry.channel));
+    if (entry.track) entry.track.released = true;
     deps.onCountChanged(byTopic.size);
     // Without a connection there is nothing to undo: a new one starts with no subscriptions.
     if (generation() !== undefined) link.unsubscribe(entry.channel).catch(deps.onUnsubscribeFailed);
@@ -88,10 +102,17 @@ export function createSubscriptions(deps: SubscriptionsDeps): Subscriptions {
     get size() {
       return byTopic.size;
     },
-    async acquire(topic) {
+    has: (topic) => byTopic.has(topic),
+    entry: (topic) => byTopic.get(topic),
+    *tracks() {
+      for (const entry of byTopic.values()) if (entry.track) yield entry.track;
+    },
+    async acquire(topic, makeTrack) {
       let entry = byTopic.get(topic);
       if (entry === undefined) {
-        entry = { topic, channel: names.channel(topic), refs: 0, confirmedGen: -1, pending: undefined };
+        const track = makeTrack?.();
+        const channel = track ? track.keys.channel : names.channel(topic);
+        entry = { topic, channel, refs: 0, confirmedGen: -1, pending: undefined, track };
         byTopic.set(topic, entry);
         byKey.set(channelKey(entry.channel), entry);
         deps.onCountChanged(byTopic.size);
@@ -117,6 +138,7 @@ export function createSubscriptions(deps: SubscriptionsDeps): Subscriptions {
       return true;
     },
     clear() {
+      for (const entry of byTopic.values()) if (entry.track) entry.track.released = true;
       byTopic.clear();
       byKey.clear();
       deps.onCountChanged(0);

@@ -1,6 +1,14 @@
 import { randomUUID } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
-import { type Bus, BusUnavailableError, type ChannelRegistry, nowMs } from "../src/index.js";
+import {
+  type Bus,
+  BusUnavailableError,
+  type ChannelRegistry,
+  type HistoryOptions,
+  nowMs,
+  type PositionFormat,
+  type StreamPosition,
+} from "../src/index.js";
 
 /** How a contract run makes buses. */
 export interface BusContractFactory {
@@ -13,12 +21,32 @@ export interface BusContractFactory {
   create(scope: string): Promise<{ bus: Bus; registry: ChannelRegistry }>;
   /** Whether buses of one scope reach each other (false for the in-process bus). */
   readonly multiNode: boolean;
+  /**
+   * Cuts `bus`'s connection that receives messages, as a network or Redis would (`CLIENT
+   * KILL`); absent where nothing can come between a publish and its delivery (in-process).
+   */
+  readonly cutReceiver?: (bus: Bus) => Promise<void>;
 }
 
 interface Received {
   readonly topic: string;
   readonly text: string;
   readonly publishedAtMs: number;
+  readonly position: StreamPosition | undefined;
+}
+
+/** Position pieces shaped like the wire's, so frames read back as JSON. */
+const format: PositionFormat = { offset: ',"offset":', epoch: ',"epoch":"', end: '"}' };
+const head = (text: string) => Buffer.from(`{"m":${JSON.stringify(text)}`, "utf8");
+const framed = (text: string, p: StreamPosition) => `{"m":${JSON.stringify(text)},"offset":${p.offset},"epoch":"${p.epoch}"}`;
+
+/** Polls `check` every 20 ms until it holds; for waits whose length is itself the promise (expiry). */
+async function eventually(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
 /** A bus, its registry and what it delivered, with a way to wait for deliveries. */
@@ -32,7 +60,9 @@ interface Node {
 /**
  * The behaviour every Bus implementation shares: one delivery handler, order,
  * reference-counted unsubscribe, idempotent close, isolation of topics, hubs and scopes, the
- * channel registry, and (for multi-node buses) delivery and one order across nodes.
+ * channel registry, history (offsets, epochs, Size, expiry, reads after a position), and
+ * (for multi-node buses) delivery and one order across nodes, one count of offsets, and
+ * what a node missed read back before anything newer.
  */
 export function runBusContract(name: string, factory: BusContractFactory): void {
   describe(`Bus contract: ${name}`, () => {
@@ -46,8 +76,8 @@ export function runBusContract(name: string, factory: BusContractFactory): void 
       const waiters = new Set<() => void>();
       const { bus, registry } = await factory.create(scope);
       open.push(bus);
-      bus.onDeliver((topic, frame, publishedAtMs) => {
-        received.push({ topic, text: Buffer.from(frame).toString("latin1"), publishedAtMs });
+      bus.onDeliver((topic, frame, publishedAtMs, position) => {
+        received.push({ topic, text: Buffer.from(frame).toString("latin1"), publishedAtMs, position });
         for (const w of [...waiters]) w();
       });
       return {
@@ -203,7 +233,174 @@ export function runBusContract(name: string, factory: BusContractFactory): void 
       await n.bus.close();
     });
 
+    describe("history", () => {
+      const keep: HistoryOptions = { size: 5, ttlMs: 60_000 };
+      const publishAll = async (bus: Bus, topic: string, texts: string[], options = keep) => {
+        const positions: StreamPosition[] = [];
+        for (const text of texts) positions.push(await bus.publishWithHistory(topic, head(text), options, format));
+        return positions;
+      };
+
+      it("numbers messages from 1 in one epoch and delivers each completed frame with its position", async () => {
+        const n = await node(scope());
+        await n.bus.subscribe("/:h", keep);
+        const texts = Array.from({ length: 30 }, (_, i) => `m${i}`);
+        const positions = await publishAll(n.bus, "/:h", texts);
+        const got = await n.waitFor(30);
+        const epoch = positions[0]?.epoch ?? "";
+        expect(epoch).toMatch(/^[A-Za-z0-9_-]{1,32}$/);
+        expect(positions).toEqual(texts.map((_, i) => ({ offset: i + 1, epoch })));
+        expect(got.map((r) => r.position)).toEqual(positions);
+        expect(got.map((r) => r.text)).toEqual(texts.map((t, i) => framed(t, { offset: i + 1, epoch })));
+        expect(n.bus.deliveredPosition("/:h")).toEqual({ offset: 30, epoch });
+      });
+
+      it("keeps the last Size messages, the exact frames delivered, and reads them oldest first", async () => {
+        const n = await node(scope());
+        await n.bus.subscribe("/:kept", keep);
+        const texts = Array.from({ length: 12 }, (_, i) => `k${i}`);
+        const positions = await publishAll(n.bus, "/:kept", texts);
+        const delivered = await n.waitFor(12);
+        const epoch = positions[0]?.epoch ?? "";
+        const page = await n.bus.history("/:kept", { limit: 100 }, keep);
+        expect(page.position).toEqual({ offset: 12, epoch });
+        expect(page.complete).toBe(true);
+        expect(page.entries.map((e) => e.offset)).toEqual([8, 9, 10, 11, 12]);
+        expect(page.entries.map((e) => Buffer.from(e.frame).toString("latin1"))).toEqual(delivered.slice(7).map((r) => r.text));
+        const last2 = await n.bus.history("/:kept", { limit: 2 }, keep);
+        expect(last2.entries.map((e) => e.offset)).toEqual([11, 12]);
+      });
+
+      it("reads what follows a position, and says when the messages after it are gone", async () => {
+        const n = await node(scope());
+        const positions = await publishAll(
+          n.bus,
+          "/:since",
+          Array.from({ length: 12 }, (_, i) => `s${i}`),
+        );
+        const epoch = positions[0]?.epoch ?? "";
+        const after9 = await n.bus.history("/:since", { since: { offset: 9, epoch }, limit: 100 }, keep);
+        expect(after9).toMatchObject({ complete: true, position: { offset: 12, epoch } });
+        expect(after9.entries.map((e) => e.offset)).toEqual([10, 11, 12]);
+        const first2 = await n.bus.history("/:since", { since: { offset: 7, epoch }, limit: 2 }, keep);
+        expect(first2.entries.map((e) => e.offset)).toEqual([8, 9]);
+        expect(await n.bus.history("/:since", { since: { offset: 12, epoch }, limit: 100 }, keep)).toMatchObject({
+          complete: true,
+          entries: [],
+        });
+        for (const since of [
+          { offset: 6, epoch },
+          { offset: 13, epoch },
+          { offset: 9, epoch: "another" },
+        ]) {
+          expect(await n.bus.history("/:since", { since, limit: 100 }, keep), JSON.stringify(since)).toMatchObject({
+            complete: false,
+            entries: [],
+            position: { offset: 12, epoch },
+          });
+        }
+      });
+
+      it("publishes with history in the same turn as other commands, on a bus that never did", async () => {
+        const n = await node(scope());
+        await n.bus.subscribe("/:first", keep);
+        const [exists, position] = await Promise.all([
+          n.registry.exists("/", "not-yet"),
+          n.bus.publishWithHistory("/:first", head("one"), keep, format),
+        ]);
+        expect(exists).toBe(false);
+        expect(position.offset).toBe(1);
+        expect((await n.waitFor(1)).map((r) => r.position)).toEqual([position]);
+      });
+
+      it("starts a history when one is read, which later publishes continue", async () => {
+        const n = await node(scope());
+        const page = await n.bus.history("/:fresh", { limit: 10 }, keep);
+        expect(page).toMatchObject({ complete: true, entries: [], position: { offset: 0 } });
+        const [first] = await publishAll(n.bus, "/:fresh", ["one"]);
+        expect(first).toEqual({ offset: 1, epoch: page.position.epoch });
+        const again = await n.bus.history("/:fresh", { since: page.position, limit: 10 }, keep);
+        expect(again.complete).toBe(true);
+        expect(again.entries.map((e) => e.offset)).toEqual([1]);
+      });
+
+      it("expires a history TtlSeconds after the last publish: a new epoch starts at 1", async () => {
+        const n = await node(scope());
+        const short = { size: 5, ttlMs: 300 };
+        const [first] = await publishAll(n.bus, "/:ttl", ["a", "b"], short);
+        const epoch = first?.epoch ?? "";
+        expect((await n.bus.history("/:ttl", { limit: 5 }, short)).entries).toHaveLength(2);
+        const started = Date.now();
+        await eventually(
+          async () => (await n.bus.history("/:ttl", { limit: 5 }, short)).position.epoch !== epoch,
+          5000,
+          "the history to expire",
+        );
+        // Not before its time (less a margin for clocks).
+        expect(Date.now() - started).toBeGreaterThanOrEqual(150);
+        const [next] = await publishAll(n.bus, "/:ttl", ["c"], short);
+        expect(next?.offset).toBe(1);
+        expect(next?.epoch).not.toBe(epoch);
+        expect(
+          await n.bus.history("/:ttl", { since: { offset: 2, epoch }, limit: 5 }, short),
+          "recovery from the expired epoch",
+        ).toMatchObject({ complete: false });
+      });
+
+      it("counts each topic apart and keeps history topics apart from plain ones", async () => {
+        const n = await node(scope());
+        await n.bus.subscribe("/:x", keep);
+        await n.bus.subscribe("/:y");
+        await publishAll(n.bus, "/:x", ["x1", "x2"]);
+        const [y1] = await publishAll(n.bus, "/:x2", ["other"]);
+        expect(y1?.offset).toBe(1);
+        await n.bus.publish("/:y", bytes("plain"));
+        const got = await n.waitFor(3);
+        expect(got.map((r) => [r.topic, r.position?.offset])).toEqual([
+          ["/:x", 1],
+          ["/:x", 2],
+          ["/:y", undefined],
+        ]);
+        expect(got[2]?.text).toBe("plain");
+      });
+    });
+
     if (factory.multiNode) {
+      it("numbers a topic's messages once for the whole cluster: every node sees the same positions", async () => {
+        const s = scope();
+        const keep = { size: 1000, ttlMs: 60_000 };
+        const [a, b] = await Promise.all([node(s), node(s)]);
+        await Promise.all([a, b].map((n) => n.bus.subscribe("/:both", keep)));
+        await Promise.all([
+          ...Array.from({ length: 100 }, (_, i) => a.bus.publishWithHistory("/:both", head(`a${i}`), keep, format)),
+          ...Array.from({ length: 100 }, (_, i) => b.bus.publishWithHistory("/:both", head(`b${i}`), keep, format)),
+        ]);
+        const [fromA, fromB] = await Promise.all([a.waitFor(200), b.waitFor(200)]);
+        expect(fromA.map((r) => r.position?.offset)).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
+        expect(fromB.map((r) => r.text)).toEqual(fromA.map((r) => r.text));
+      });
+
+      const cut = factory.cutReceiver;
+      if (cut) {
+        it("reads back what a node missed while its receiving connection was cut, before anything newer", async () => {
+          const s = scope();
+          const keep = { size: 1000, ttlMs: 60_000 };
+          const [a, b] = await Promise.all([node(s), node(s)]);
+          await a.bus.subscribe("/:cut", keep);
+          const publish = async (from: number, to: number) => {
+            for (let i = from; i < to; i++) await b.bus.publishWithHistory("/:cut", head(`c${i}`), keep, format);
+          };
+          await publish(0, 20);
+          await a.waitFor(20);
+          await cut(a.bus);
+          // Published while a has no receiving connection: lost on the way, read back later.
+          await publish(20, 50);
+          const got = await a.waitFor(50, 10_000);
+          expect(got.map((r) => r.position?.offset)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+          expect(a.received).toHaveLength(50);
+        });
+      }
+
       it("delivers a publish once to every node subscribed, the origin included", async () => {
         const s = scope();
         const [a, b, c] = await Promise.all([node(s), node(s), node(s)]);

@@ -69,14 +69,14 @@ describe("requests", () => {
     const refused = rejection(client.publish("nowhere", "e", 1));
     const published = client.publish("room", "e", { n: 2 });
     expect(server.last.frames).toEqual([
-      { subscribe: { channel: "room" } },
+      { subscribe: { channel: "room", since: {} } },
       { publish: { event: "e", channel: "nowhere", data: 1 } },
       { publish: { event: "e", channel: "room", data: { n: 2 } } },
     ]);
     server.last.ok();
     server.last.err("invalid_channel");
     server.last.ok();
-    await expect(subscribed).resolves.toBeUndefined();
+    await expect(subscribed).resolves.toEqual({});
     expect((await refused).code).toBe("invalid_channel");
     await expect(published).resolves.toBeUndefined();
     expect(client.subscriptions).toEqual(["room"]);
@@ -130,7 +130,7 @@ describe("while not connected", () => {
     expect(server.last.frames).toEqual([{ auth: { access: "read-write", secret: "s" } }]);
     server.last.ok();
     expect(server.last.frames.slice(1)).toEqual([
-      { subscribe: { channel: "c" } },
+      { subscribe: { channel: "c", since: {} } },
       { publish: { event: "e", channel: "c", data: 1 } },
     ]);
     server.last.ok(2);
@@ -168,8 +168,8 @@ describe("reconnecting", () => {
     socket.accept();
     expect(socket.frames).toEqual([
       { auth: { access: "read-write", secret: "s" } },
-      { subscribe: { channel: "b" } },
-      { subscribe: { channel: "a" } },
+      { subscribe: { channel: "b", since: {} } },
+      { subscribe: { channel: "a", since: {} } },
     ]);
     socket.ok(2);
     expect(socket.sent).toHaveLength(3);
@@ -205,7 +205,7 @@ describe("reconnecting", () => {
     expect(lost.closeCode).toBe(1006);
     await tick(250);
     server.last.accept();
-    expect(server.last.frames).toEqual([{ subscribe: { channel: "c" } }]);
+    expect(server.last.frames).toEqual([{ subscribe: { channel: "c", since: {} } }]);
     server.last.ok();
     await subscribed;
     expect(client.subscriptions).toEqual(["c"]);
@@ -352,6 +352,73 @@ describe("closing", () => {
   });
 });
 
+describe("positions and recovery", () => {
+  it("tracks each channel's position and resubscribes from it after a reconnect, reporting recovered and gap", async () => {
+    const { server, client } = await open();
+    const recovered: unknown[] = [];
+    const gaps: unknown[] = [];
+    client.onRecovered((e) => recovered.push(e));
+    client.onGap((e) => gaps.push(e));
+    const seen: unknown[] = [];
+    client.on("h", (m) => seen.push([m.data, m.offset, m.epoch]));
+    const a = client.subscribe("h");
+    const b = client.subscribe("g");
+    const plain = client.subscribe("plain");
+    server.last.push({ ok: true, offset: 4, epoch: "E" });
+    server.last.push({ ok: true, offset: 0, epoch: "F" });
+    server.last.ok();
+    await expect(a).resolves.toEqual({ position: { offset: 4, epoch: "E" } });
+    await expect(b).resolves.toEqual({ position: { offset: 0, epoch: "F" } });
+    await expect(plain).resolves.toEqual({});
+    server.last.push({ event: "m", channel: "h", data: 1, offset: 5, epoch: "E" });
+    expect(client.position("h")).toEqual({ offset: 5, epoch: "E" });
+    expect(client.position("plain")).toBeUndefined();
+    expect(seen).toEqual([[1, 5, "E"]]);
+
+    server.last.drop(4010, "history lost");
+    await tick(1000);
+    server.last.accept();
+    expect(server.last.frames).toEqual([
+      { subscribe: { channel: "h", since: { offset: 5, epoch: "E" } } },
+      { subscribe: { channel: "g", since: { offset: 0, epoch: "F" } } },
+      { subscribe: { channel: "plain", since: {} } },
+    ]);
+    server.last.push({ ok: true, recovered: true, offset: 7, epoch: "E" });
+    server.last.push({ ok: true, recovered: false, offset: 9, epoch: "G" });
+    server.last.ok();
+    expect(client.state).toBe("open");
+    expect(recovered).toEqual([{ channel: "h", position: { offset: 7, epoch: "E" } }]);
+    expect(gaps).toEqual([{ channel: "g", position: { offset: 9, epoch: "G" } }]);
+    expect(client.position("g")).toEqual({ offset: 9, epoch: "G" });
+    const left = client.unsubscribe("h");
+    server.last.ok();
+    await left;
+    expect(client.position("h")).toBeUndefined();
+  });
+
+  it("subscribes from a given position and reads history", async () => {
+    const { server, client } = await open();
+    const read = client.history("h", { limit: 2 });
+    const sub = client.subscribe("h", { since: { offset: 7, epoch: "E" } });
+    expect(server.last.frames).toEqual([
+      { history: { channel: "h", limit: 2 } },
+      { subscribe: { channel: "h", since: { offset: 7, epoch: "E" } } },
+    ]);
+    server.last.push({
+      ok: true,
+      publications: [{ event: "m", channel: "h", data: 1, offset: 7, epoch: "E" }],
+      offset: 7,
+      epoch: "E",
+    });
+    server.last.push({ ok: true, recovered: true, offset: 7, epoch: "E" });
+    await expect(read).resolves.toEqual({
+      messages: [{ event: "m", channel: "h", data: 1, offset: 7, epoch: "E" }],
+      position: { offset: 7, epoch: "E" },
+    });
+    await expect(sub).resolves.toEqual({ recovered: true, position: { offset: 7, epoch: "E" } });
+  });
+});
+
 describe("ping and errors", () => {
   it("ping measures a round trip when open and refuses otherwise", async () => {
     const { server, client } = setup();
@@ -395,7 +462,7 @@ describe("ping and errors", () => {
     server.last.push({ event: "e", channel: "c", data: 7, offset: 3, epoch: "x" });
     server.last.push({ ok: true, recovered: true, publications: [] });
     server.last.push({ err: "rate_limited", retryAfterMs: 10 });
-    await expect(subscribed).resolves.toBeUndefined();
+    await expect(subscribed).resolves.toEqual({ recovered: true });
     expect((await limited).code).toBe("rate_limited");
     expect(seen).toEqual([7]);
     expect(errors).toEqual([]);

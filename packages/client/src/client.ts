@@ -4,6 +4,7 @@ import {
   type Delivery,
   ErrorCode,
   encodeCommand,
+  type FrameExtras,
   parseServerFrame,
   type Reply,
   ServerEvent,
@@ -13,6 +14,7 @@ import { type Credentials, type Message, pingFrame } from "./frames.js";
 import { MessageHandlers } from "./handlers.js";
 import { Listeners } from "./listeners.js";
 import { type ClientOptions, type ResolvedOptions, resolveOptions } from "./options.js";
+import { type Position, Positions, positionOf, type RecoveryEvent, type SubscribeResult, subscribeResult } from "./positions.js";
 import { mayReconnect, ReconnectPolicy } from "./reconnect.js";
 import { SendQueue } from "./send-queue.js";
 import { refreshLeadMs, retryAfterMs, tokenExpiry } from "./token.js";
@@ -64,7 +66,7 @@ interface Request {
   readonly retry: boolean;
   /** Sent by the client itself (restoring the session, disconnecting): discarded with its connection. */
   readonly internal: boolean;
-  readonly onReply: (reply: Reply) => void;
+  readonly onReply: (reply: Reply, extras: FrameExtras) => void;
   readonly onFail: (error: RocketError) => void;
 }
 
@@ -94,6 +96,10 @@ export class RocketClient {
   readonly #handlers = new MessageHandlers();
   readonly #stateListeners = new Listeners<StateChange>();
   readonly #errorListeners = new Listeners<RocketError>();
+  readonly #recoveredListeners = new Listeners<RecoveryEvent>();
+  readonly #gapListeners = new Listeners<RecoveryEvent>();
+  /** The last position received per channel with history: reconnects resubscribe from it. */
+  readonly #positions = new Positions();
   readonly #unsubscribedListeners = new Listeners<Unsubscribed>();
   /** Channels the server confirmed, in subscription order: resubscribed on every new connection. */
   readonly #channels = new Set<string>();
@@ -153,6 +159,31 @@ export class RocketClient {
   /** The channels the server confirmed and that are restored on reconnect, in order. */
   get subscriptions(): readonly string[] {
     return [...this.#channels];
+  }
+
+  /**
+   * The position of the last message received on `channel` (or where its subscription
+   * started): `{offset, epoch}`. Undefined for a channel without history, or not subscribed.
+   */
+  position(channel: string): Position | undefined {
+    return this.#positions.get(channel);
+  }
+
+  /**
+   * Calls `listener` when, after a reconnect, a channel was resubscribed and every message
+   * missed meanwhile was delivered (before any newer one): nothing was lost.
+   */
+  onRecovered(listener: (event: RecoveryEvent) => void): () => void {
+    return this.#recoveredListeners.add(listener);
+  }
+
+  /**
+   * Calls `listener` when, after a reconnect, messages missed on a channel could not be
+   * recovered (its history was lost or did not reach back far enough): live messages
+   * continue from `position`, and the application should reload what it shows of the channel.
+   */
+  onGap(listener: (event: RecoveryEvent) => void): () => void {
+    return this.#gapListeners.add(listener);
   }
 
   /** Number of requests waiting for a connection. */
@@ -221,17 +252,58 @@ export class RocketClient {
     });
   }
 
-  /** Subscribes to `channel` (creating it); it is resubscribed on every reconnect until {@link unsubscribe}. */
-  subscribe(channel: string): Promise<void> {
-    return this.#request(encodeCommand({ type: "subscribe", channel }), true, (reply) => {
-      if ("ok" in reply) this.#channels.add(channel);
+  /**
+   * Subscribes to `channel` (creating it); it is resubscribed on every reconnect until
+   * {@link unsubscribe}. On a channel with history the subscription starts from the
+   * channel's position now, or from `since` (every message after it is delivered first:
+   * `recovered` says whether all of them still were there), and every reconnect
+   * resubscribes from the last position received, so nothing is missed while the history
+   * keeps it; {@link onRecovered} and {@link onGap} report how each went.
+   */
+  subscribe(channel: string, options: { readonly since?: Position } = {}): Promise<SubscribeResult> {
+    const since = options.since ?? {};
+    return this.#request(encodeCommand({ type: "subscribe", channel, since }), true, (reply, extras) => {
+      const result = subscribeResult(extras);
+      if ("ok" in reply) {
+        this.#channels.add(channel);
+        this.#positions.set(channel, result.position);
+      }
+      return result;
+    });
+  }
+
+  /**
+   * Reads a channel's history: the last `limit` messages (default and at most what the
+   * channel keeps), or those after `since`, oldest first, with the channel's position.
+   * Needs the right to subscribe. On a channel without history: no messages, no position.
+   */
+  history(
+    channel: string,
+    options: { readonly limit?: number; readonly since?: Position } = {},
+  ): Promise<{ readonly messages: Message[]; readonly position: Position | undefined; readonly recovered?: boolean }> {
+    const frame = encodeCommand({ type: "history", channel, ...options });
+    return this.#request(frame, true, (_reply, extras) => {
+      const raw = Array.isArray(extras.publications) ? (extras.publications as Record<string, unknown>[]) : [];
+      const messages = raw.flatMap((p) => {
+        const frame = parseServerFrame(JSON.stringify(p));
+        return frame?.type === "delivery" ? [messageOf(frame.delivery, frame.extras)] : [];
+      });
+      const { recovered } = extras;
+      return {
+        messages,
+        position: positionOf(extras),
+        ...(typeof recovered === "boolean" ? { recovered } : {}),
+      };
     });
   }
 
   /** Unsubscribes from `channel`. Its handlers stay. */
   unsubscribe(channel: string): Promise<void> {
     return this.#request(encodeCommand({ type: "unsubscribe", channel }), true, (reply) => {
-      if ("ok" in reply) this.#channels.delete(channel);
+      if ("ok" in reply) {
+        this.#channels.delete(channel);
+        this.#positions.delete(channel);
+      }
     });
   }
 
@@ -304,7 +376,7 @@ export class RocketClient {
     return Math.max(1000, this.#options.replyTimeoutMs);
   }
 
-  #request(frame: string, retry: boolean, onReply?: (reply: Reply) => void): Promise<void> {
+  #request<T = void>(frame: string, retry: boolean, onReply?: (reply: Reply, extras: FrameExtras) => T): Promise<T> {
     if (this.#closeRequested || this.#state === "closed") {
       return Promise.reject(new RocketError(ClientErrorCode.Closed, "the client is closed"));
     }
@@ -313,9 +385,9 @@ export class RocketClient {
         frame,
         retry,
         internal: false,
-        onReply: (reply) => {
-          onReply?.(reply);
-          if ("ok" in reply) resolve();
+        onReply: (reply, extras) => {
+          const value = onReply?.(reply, extras) as T;
+          if ("ok" in reply) resolve(value);
           else reject(new RocketError(reply.err, `the server refused the request: ${reply.err}`));
         },
         onFail: reject,
@@ -425,12 +497,14 @@ export class RocketClient {
       );
     }
     for (const channel of this.#channels) {
+      const since = this.#positions.get(channel) ?? {};
       steps.push(
-        this.#internal(encodeCommand({ type: "subscribe", channel }), (reply) => {
+        this.#internal(encodeCommand({ type: "subscribe", channel, since }), (reply, extras) => {
           if ("err" in reply) {
             if (refused(reply.err, `subscribe ${JSON.stringify(channel)}`)) return;
             this.#channels.delete(channel);
-          }
+            this.#positions.delete(channel);
+          } else this.#resubscribed(channel, subscribeResult(extras));
           stepDone();
         }),
       );
@@ -446,7 +520,16 @@ export class RocketClient {
     }
   }
 
-  #internal(frame: string, onReply: (reply: Reply) => void): Request {
+  /** A channel is back after a reconnect: note where it stands and say whether anything was lost. */
+  #resubscribed(channel: string, result: SubscribeResult): void {
+    this.#positions.set(channel, result.position);
+    if (result.recovered === undefined) return;
+    const event = { channel, position: result.position };
+    const listeners = result.recovered ? this.#recoveredListeners : this.#gapListeners;
+    listeners.emit(event, (error) => this.#handlerFailed(error));
+  }
+
+  #internal(frame: string, onReply: (reply: Reply, extras: FrameExtras) => void): Request {
     return { frame, retry: false, internal: true, onReply, onFail: noop };
   }
 
@@ -499,8 +582,15 @@ export class RocketClient {
       return;
     }
     if (frame.type === "delivery") {
-      if (frame.delivery.event === ServerEvent.Unsubscribed && this.#usesToken()) this.#unsubscribedByServer(frame.delivery);
-      else this.#handlers.dispatch(frame.delivery, (error) => this.#handlerFailed(error));
+      if (frame.delivery.event === ServerEvent.Unsubscribed && this.#usesToken()) {
+        this.#unsubscribedByServer(frame.delivery);
+        return;
+      }
+      const message = messageOf(frame.delivery, frame.extras);
+      if (message.offset !== undefined && message.epoch !== undefined && this.#channels.has(message.channel)) {
+        this.#positions.set(message.channel, { offset: message.offset, epoch: message.epoch });
+      }
+      this.#handlers.dispatch(message, (error) => this.#handlerFailed(error));
       return;
     }
     const request = this.#inFlight.shift();
@@ -511,7 +601,7 @@ export class RocketClient {
     clearTimeout(this.#replyTimer);
     this.#replyTimer = undefined;
     if (this.#inFlight.length > 0 && this.#socket !== undefined) this.#armReplyTimer(this.#socket);
-    request.onReply(frame.reply);
+    request.onReply(frame.reply, frame.extras);
   }
 
   /** Gives up on `socket` now, without waiting for a close handshake a dead peer would never finish. */
@@ -657,6 +747,7 @@ export class RocketClient {
 
   #unsubscribedByServer(delivery: Delivery): void {
     this.#channels.delete(delivery.channel);
+    this.#positions.delete(delivery.channel);
     const reason = (delivery.data as { reason?: unknown } | null)?.reason;
     this.#unsubscribedListeners.emit(
       { channel: delivery.channel, reason: typeof reason === "string" ? reason : "unknown" },
@@ -703,4 +794,10 @@ export class RocketClient {
     if (this.#errorListeners.size === 0) rethrow(error);
     else this.#errorListeners.emit(error, rethrow);
   }
+}
+
+/** A delivery as handlers get it: with its position on a channel with history. */
+function messageOf(delivery: Message, extras: FrameExtras): Message {
+  const position = positionOf(extras);
+  return position === undefined ? delivery : { ...delivery, offset: position.offset, epoch: position.epoch };
 }

@@ -3,6 +3,10 @@ import { type Access, type Delivery, encodeCommand } from "@rocket/protocol";
 /** A delivery as handlers receive it; `T` is what the application promises `data` holds. */
 export interface Message<T = unknown> extends Delivery {
   readonly data: T;
+  /** On a channel with history: the message's offset in it. */
+  readonly offset?: number;
+  /** On a channel with history: the epoch (life) of the history the offset counts in. */
+  readonly epoch?: string;
 }
 
 /** Credentials presented with `{"auth":...}`. */

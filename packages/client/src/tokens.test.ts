@@ -66,7 +66,7 @@ describe("tokens in the client", () => {
     server.last.drop();
     await tick(1000);
     server.last.accept();
-    expect(server.last.frames).toEqual([{ auth: { token } }, { subscribe: { channel: "chat" } }]);
+    expect(server.last.frames).toEqual([{ auth: { token } }, { subscribe: { channel: "chat", since: {} } }]);
   });
 
   it("fetches a token before connecting, and a fresh one before it expires, on the same connection", async () => {
@@ -167,7 +167,7 @@ describe("tokens in the client", () => {
     server.last.drop();
     await tick(1000);
     server.last.accept();
-    expect(server.last.frames.slice(1)).toEqual([{ subscribe: { channel: "a" } }]);
+    expect(server.last.frames.slice(1)).toEqual([{ subscribe: { channel: "a", since: {} } }]);
   });
 
   it("treats __unsubscribed as a plain message on a secret session (webrocket publishers may send it)", async () => {

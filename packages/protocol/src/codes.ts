@@ -70,6 +70,12 @@ export const CloseCode = {
    * without changing the credentials.
    */
   TooManyAuthFailures: 4501,
+  /**
+   * History lost on a channel this connection subscribed to (Redis lost it, or the node
+   * missed more than the channel keeps): reconnect and resubscribe with `since`; the reply
+   * says `"recovered":false`.
+   */
+  HistoryLost: 4010,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 

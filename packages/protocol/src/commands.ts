@@ -8,6 +8,12 @@ export interface SecretAuthCommand {
   readonly secret: string;
 }
 
+/** A position in a channel's history: the offset of a message and the epoch (life of the history) it belongs to. */
+export interface StreamPosition {
+  readonly offset: number;
+  readonly epoch: string;
+}
+
 /** `{"auth":{"token":"JWT"}}`: a token signed by the application's backend (Rocket's addition). */
 export interface TokenAuthCommand {
   readonly type: "auth";
@@ -18,12 +24,32 @@ export interface TokenAuthCommand {
 export type AuthCommand = SecretAuthCommand | TokenAuthCommand;
 
 /**
- * `{"subscribe":{"channel":"C"}}`. `channel` is kept as sent (possibly not a string):
- * the access check comes before the name check, as in webrocket.
+ * `since` of a subscribe: `{}` asks for the channel's current position, `{"offset":N,"epoch":"E"}`
+ * for every message after that position (recovery).
+ */
+export type Since = { readonly offset?: undefined } | StreamPosition;
+
+/**
+ * `{"subscribe":{"channel":"C"}}`, optionally with `"since":{…}`. `channel` is kept as sent
+ * (possibly not a string): the access check comes before the name check, as in webrocket.
  */
 export interface SubscribeCommand {
   readonly type: "subscribe";
   readonly channel: unknown;
+  /** Present when the client asked for a position or for recovery. */
+  readonly since?: Since;
+}
+
+/**
+ * `{"history":{"channel":"C","limit":L,"since":{"offset":N,"epoch":"E"}}}`: the last `limit`
+ * messages of a channel with history (or those after `since`), and its position.
+ */
+export interface HistoryCommand {
+  readonly type: "history";
+  readonly channel: unknown;
+  /** Most messages wanted; absent: as many as the channel keeps. */
+  readonly limit?: number;
+  readonly since?: StreamPosition;
 }
 
 /** `{"unsubscribe":{"channel":"C"}}` */
@@ -53,12 +79,27 @@ export interface DisconnectCommand {
 }
 
 /** Every frame a client may send. */
-export type Command = AuthCommand | SubscribeCommand | UnsubscribeCommand | PublishCommand | LogoutCommand | DisconnectCommand;
+export type Command =
+  | AuthCommand
+  | SubscribeCommand
+  | UnsubscribeCommand
+  | PublishCommand
+  | LogoutCommand
+  | DisconnectCommand
+  | HistoryCommand;
 
 export type CommandType = Command["type"];
 
 /** The command names, in protocol-table order (for metrics labels and docs). */
-export const commandTypes: readonly CommandType[] = ["auth", "subscribe", "unsubscribe", "publish", "logout", "disconnect"];
+export const commandTypes: readonly CommandType[] = [
+  "auth",
+  "subscribe",
+  "unsubscribe",
+  "publish",
+  "logout",
+  "disconnect",
+  "history",
+];
 
 /** A frame that could not be decoded into a command. */
 export interface DecodeError {

@@ -21,6 +21,19 @@ describe("decode", () => {
       data: { foo: "bar" },
       dataJson: '{"foo":"bar"}',
     });
+    expect(decode('{"subscribe":{"channel":"C","since":{}}}')).toEqual({ type: "subscribe", channel: "C", since: {} });
+    expect(decode('{"subscribe":{"channel":"C","since":{"offset":42,"epoch":"k3x9"}}}')).toEqual({
+      type: "subscribe",
+      channel: "C",
+      since: { offset: 42, epoch: "k3x9" },
+    });
+    expect(decode('{"history":{"channel":"C"}}')).toEqual({ type: "history", channel: "C" });
+    expect(decode('{"history":{"channel":"C","limit":5,"since":{"offset":0,"epoch":"e"}}}')).toEqual({
+      type: "history",
+      channel: "C",
+      limit: 5,
+      since: { offset: 0, epoch: "e" },
+    });
     expect(decode('{"logout":true}')).toEqual({ type: "logout" });
     expect(decode('{"disconnect":true}')).toEqual({ type: "disconnect" });
   });
@@ -34,6 +47,24 @@ describe("decode", () => {
     expect(decode('{"publish":{"event":"E","channel":"C","d\\u0061ta":"v"}}')).toMatchObject({ dataJson: '"v"' });
     expect(decode('{"publish":{"event":"E","channel":"C","data":1,"data":"last"}}')).toMatchObject({ dataJson: '"last"' });
     expect(decode('{"publish":{"event":"E","channel":"C"}}')).toMatchObject({ data: null, dataJson: "null" });
+  });
+
+  it("answers invalid_data to a since or a limit of the wrong shape", () => {
+    for (const frame of [
+      '{"subscribe":{"channel":"C","since":1}}',
+      '{"subscribe":{"channel":"C","since":{"offset":1}}}',
+      '{"subscribe":{"channel":"C","since":{"epoch":"e"}}}',
+      '{"subscribe":{"channel":"C","since":{"offset":-1,"epoch":"e"}}}',
+      '{"subscribe":{"channel":"C","since":{"offset":1.5,"epoch":"e"}}}',
+      '{"subscribe":{"channel":"C","since":{"offset":"1","epoch":"e"}}}',
+      '{"subscribe":{"channel":"C","since":null}}',
+      '{"history":{"channel":"C","limit":-1}}',
+      '{"history":{"channel":"C","limit":"5"}}',
+      '{"history":{"channel":"C","since":{}}}',
+      '{"history":true}',
+    ]) {
+      expect(decode(frame), frame).toEqual({ type: "error", code: ErrorCode.InvalidData, reason: "shape" });
+    }
   });
 
   it("answers invalid_data to malformed frames", () => {

@@ -1,5 +1,5 @@
 import { ErrorCode } from "./codes.js";
-import type { Decoded, DecodeError } from "./commands.js";
+import type { Decoded, DecodeError, Since } from "./commands.js";
 import { parseAccess } from "./credentials.js";
 import { JsonByte } from "./json-bytes.js";
 
@@ -64,10 +64,28 @@ export function decode(frame: string | Uint8Array | ArrayBuffer, options: Decode
       if (access === undefined || typeof secret !== "string") return invalidData;
       return { type: "auth", access, secret };
     }
-    case "subscribe":
+    case "subscribe": {
+      if (!isObject(body)) return invalidData;
+      if (body.since === undefined) return { type: name, channel: body.channel };
+      const since = parseSince(body.since);
+      return since === undefined ? invalidData : { type: name, channel: body.channel, since };
+    }
     case "unsubscribe":
       if (!isObject(body)) return invalidData;
       return { type: name, channel: body.channel };
+    case "history": {
+      if (!isObject(body)) return invalidData;
+      const { limit } = body;
+      if (limit !== undefined && !(Number.isSafeInteger(limit) && (limit as number) >= 0)) return invalidData;
+      const since = body.since === undefined ? undefined : parseSince(body.since);
+      if (body.since !== undefined && since?.offset === undefined) return invalidData;
+      return {
+        type: "history",
+        channel: body.channel,
+        ...(limit === undefined ? {} : { limit: limit as number }),
+        ...(since?.offset === undefined ? {} : { since }),
+      };
+    }
     case "publish": {
       if (!isObject(body)) return invalidData;
       const { event, channel } = body;
@@ -89,6 +107,15 @@ export function decode(frame: string | Uint8Array | ArrayBuffer, options: Decode
     default:
       return invalidData;
   }
+}
+
+/** `{}` or `{"offset":N,"epoch":"E"}` (N a non-negative integer); undefined for anything else. */
+function parseSince(value: unknown): Since | undefined {
+  if (!isObject(value)) return undefined;
+  const { offset, epoch } = value;
+  if (offset === undefined && epoch === undefined) return {};
+  if (!Number.isSafeInteger(offset) || (offset as number) < 0 || typeof epoch !== "string") return undefined;
+  return { offset: offset as number, epoch };
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -4,6 +4,8 @@ import type { Command } from "./commands.js";
 import { decode } from "./decode.js";
 import { encodeCommand } from "./encode-command.js";
 
+const position = fc.record({ offset: fc.maxSafeNat(), epoch: fc.string({ unit: "binary" }) });
+
 /** Every command the protocol has, as `decode` returns it. */
 const command: fc.Arbitrary<Command> = fc.oneof(
   fc.record({
@@ -20,6 +22,15 @@ const command: fc.Arbitrary<Command> = fc.oneof(
       fc.jsonValue().map((v) => JSON.parse(JSON.stringify(v)) as unknown),
     ),
   }),
+  fc.record({
+    type: fc.constant("subscribe" as const),
+    channel: fc.string({ unit: "binary" }),
+    since: fc.oneof(fc.constant({}), position),
+  }),
+  fc.record(
+    { type: fc.constant("history" as const), channel: fc.string({ unit: "binary" }), limit: fc.nat(), since: position },
+    { requiredKeys: ["type", "channel"] },
+  ),
   fc
     .record({
       event: fc.string({ unit: "binary", minLength: 1 }),

@@ -29,7 +29,7 @@ export function encodeCommand(command: CommandToSend): string {
       if ("token" in command) return `{"auth":{"token":${JSON.stringify(command.token)}}}`;
       return `{"auth":{"access":${JSON.stringify(command.access)},"secret":${JSON.stringify(command.secret)}}}`;
     case "subscribe":
-      return JSON.stringify({ subscribe: { channel: command.channel } });
+      return JSON.stringify({ subscribe: { channel: command.channel, since: command.since } });
     case "unsubscribe":
       return JSON.stringify({ unsubscribe: { channel: command.channel } });
     case "publish": {
@@ -40,6 +40,8 @@ export function encodeCommand(command: CommandToSend): string {
       return '{"logout":true}';
     case "disconnect":
       return '{"disconnect":true}';
+    case "history":
+      return JSON.stringify({ history: { channel: command.channel, limit: command.limit, since: command.since } });
     default:
       return assertNever(command);
   }

@@ -18,10 +18,13 @@ export {
   type DecodeError,
   type Delivery,
   type DisconnectCommand,
+  type HistoryCommand,
   type LogoutCommand,
   type PublishCommand,
   type Reply,
   type SecretAuthCommand,
+  type Since,
+  type StreamPosition,
   type SubscribeCommand,
   type TokenAuthCommand,
   type UnsubscribeCommand,
@@ -36,7 +39,16 @@ export {
   secretsEqual,
 } from "./credentials.js";
 export { type DecodeOptions, decode } from "./decode.js";
-export { encodeDelivery, encodeReply, errorReply, okReply } from "./encode.js";
+export {
+  deliveryPositionParts,
+  encodeDelivery,
+  encodeDeliveryHead,
+  encodeHistoryReply,
+  encodeReply,
+  encodeSubscribeReply,
+  errorReply,
+  okReply,
+} from "./encode.js";
 export { type CommandToSend, encodeCommand, type PublishToSend } from "./encode-command.js";
 export { JsonByte } from "./json-bytes.js";
 export {
