@@ -5,6 +5,7 @@ import { pathToFileURL } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { Resources, startGateway } from "../harness/index.js";
+import { sign } from "../tokens/sign.js";
 import { api, serverEnv } from "./helpers.js";
 
 /** What the bundle exports that a page uses. */
@@ -12,9 +13,11 @@ interface Bundle {
   RocketClient: new (options: {
     url: string;
     auth?: { access: string; secret: string };
+    token?: string;
     WebSocket?: unknown;
   }) => {
     subscribe(channel: string): Promise<unknown>;
+    presence(channel: string): Promise<unknown>;
     on(channel: string, event: string, handler: (message: { data: unknown }) => void): void;
     close(): Promise<void>;
   };
@@ -52,5 +55,14 @@ describe("/rocket-client.js", () => {
       body: { ok: true },
     });
     expect(await got).toEqual({ from: "backend" });
+
+    // A page with a user's token: its own join, and the member list.
+    const token = await sign({ sub: "page", cap: { "room:*": ["subscribe", "presence"] } });
+    const member = new RocketClient({ url: gw.url(), token, WebSocket });
+    resources.add(member, (c) => c.close());
+    const joined = new Promise<unknown>((resolve) => member.on("room:b", "__join", ({ data }) => resolve(data)));
+    await member.subscribe("room:b");
+    expect(await joined).toEqual({ user: "page" });
+    expect(await member.presence("room:b")).toEqual([{ user: "page", connections: 1 }]);
   });
 });

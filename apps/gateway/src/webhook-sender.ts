@@ -6,11 +6,15 @@ import type { WebhookConfig } from "./config.js";
 
 /** Most events in one POST. */
 export const maxWebhookBatch = 100;
-/** How long an empty queue is left alone before it is read again. */
-const idlePollMs = 250;
-/** A failed POST is sent again after 1 s, doubling up to 10 s (each time holding its events, see the queue). */
-const firstRetryMs = 1000;
-const maxRetryMs = 10_000;
+/** How long an empty queue is left alone before it is read again, and the retry backoff. */
+export interface WebhookTimings {
+  readonly idlePollMs: number;
+  readonly firstRetryMs: number;
+  readonly maxRetryMs: number;
+}
+
+/** An empty queue is read again after 250 ms; a failed POST is sent again after 1 s, doubling up to 10 s. */
+export const webhookTimings: WebhookTimings = { idlePollMs: 250, firstRetryMs: 1000, maxRetryMs: 10_000 };
 
 export interface WebhookSenderDeps {
   readonly config: WebhookConfig;
@@ -21,6 +25,8 @@ export interface WebhookSenderDeps {
   readonly logger: Logger;
   /** Sends one POST; the global `fetch` (undici, keep-alive) unless a test gives another. */
   readonly fetch?: typeof fetch;
+  /** Default {@link webhookTimings}. */
+  readonly timings?: WebhookTimings;
 }
 
 /** The counters the sender moves. */
@@ -55,6 +61,7 @@ export interface WebhookSender {
 
 export function createWebhookSender(deps: WebhookSenderDeps): WebhookSender {
   const { config, queue, metrics, logger } = deps;
+  const { idlePollMs, firstRetryMs, maxRetryMs } = deps.timings ?? webhookTimings;
   const send = deps.fetch ?? fetch;
   const wanted = new Set(config.events);
   let running = false;
