@@ -39,8 +39,8 @@ interface Identified {
   readonly user: string;
   /** The user as JSON text: what the bus keeps and what frames carry. */
   readonly json: string;
-  /** Channels with Presence this connection counts in. */
-  readonly channels: Set<string>;
+  /** Channels with Presence this connection counts in; made with the first (most connections join none). */
+  channels: Set<string> | undefined;
 }
 
 const noTopic: TopicDescription = { history: false, frames: undefined };
@@ -95,7 +95,7 @@ function hubAudience(hub: Hub, cluster: ClusterAudience): HubAudience {
 
   return {
     identify(outbox, user) {
-      identified.set(outbox, { user, json: JSON.stringify(user), channels: new Set() });
+      identified.set(outbox, { user, json: JSON.stringify(user), channels: undefined });
       let set = connections.get(user);
       if (set === undefined) {
         set = new Set();
@@ -117,6 +117,7 @@ function hubAudience(hub: Hub, cluster: ClusterAudience): HubAudience {
       if (n === 1) cluster.setOccupied(topic, true);
       const who = identified.get(outbox);
       if (who === undefined || !hub.presence(channel)) return;
+      who.channels ??= new Set();
       who.channels.add(channel);
       bump(topic, who.json, 1);
     },
@@ -129,7 +130,7 @@ function hubAudience(hub: Hub, cluster: ClusterAudience): HubAudience {
         cluster.setOccupied(topic, false);
       }
       const who = identified.get(outbox);
-      if (who?.channels.delete(channel)) bump(topic, who.json, -1);
+      if (who?.channels?.delete(channel)) bump(topic, who.json, -1);
     },
     localChannels(prefix) {
       const found: [string, number][] = [];

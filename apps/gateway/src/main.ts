@@ -144,6 +144,7 @@ async function main(): Promise<void> {
       hubs: config.hubs.map((h) => h.path),
       bus: bus.kind,
       static: config.staticDir,
+      api: config.apiKeys.length === 0 ? undefined : (bound.metricsPort ?? bound.port),
       maxConnections: maxConnections === Number.MAX_SAFE_INTEGER ? undefined : maxConnections,
       version,
     },
