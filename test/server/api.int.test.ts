@@ -149,6 +149,38 @@ describe("HTTP API: 3 gateways, 1 Redis", () => {
   });
 });
 
+describe("HTTP API while Redis is down", () => {
+  const resources = new Resources();
+  afterEach(() => resources.close());
+
+  it("answers a publish 503 unavailable within PublishTimeoutMs, never ok, and serves again once Redis is back", async () => {
+    const redis = resources.add(await startRedis(), (r) => r.stop());
+    const gw = resources.add(
+      await startGateway({ redisUrl: redis.url, env: serverEnv({ ROCKET_PUBLISH_TIMEOUT_MS: "500" }) }),
+      (g) => g.stop(),
+    );
+    await until(
+      async () => (await api(gw, "POST", "/api/publish", { channel: "down", event: "m" })).status === 200,
+      10_000,
+      "ready",
+    );
+    await redis.kill9();
+    const started = Date.now();
+    expect(await api(gw, "POST", "/api/publish", { channel: "down", event: "m" })).toEqual({
+      status: 503,
+      body: { err: "unavailable" },
+    });
+    expect(Date.now() - started).toBeLessThan(500 + 1000);
+    expect(await api(gw, "GET", "/api/channels")).toEqual({ status: 503, body: { err: "unavailable" } });
+    await redis.restart();
+    await until(
+      async () => (await api(gw, "POST", "/api/publish", { channel: "down", event: "m" })).status === 200,
+      10_000,
+      "serving again",
+    );
+  });
+});
+
 describe("HTTP API on the metrics port", () => {
   const resources = new Resources();
   afterEach(() => resources.close());

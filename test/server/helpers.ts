@@ -14,6 +14,7 @@ export function serverEnv(extra: Record<string, string> = {}): Record<string, st
     ROCKET_TOKEN_SECRET: tokenSecret,
     ROCKET_CHANNELS: JSON.stringify([
       { Prefix: "room:", Presence: true },
+      { Prefix: "room:h:", Presence: true, History: { Size: 10, TtlSeconds: 60 } },
       { Prefix: "hist:", History: { Size: 100, TtlSeconds: 60 } },
     ]),
     ...extra,
