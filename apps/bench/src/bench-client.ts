@@ -2,6 +2,7 @@ import { encodeCommand } from "@rocket/protocol";
 import { nowMicros } from "./clock.js";
 import { FrameKind, frameKind, type PublishEncoder, readStamp, type Stamp } from "./frames.js";
 import { type Histogram, recordMicros } from "./histogram.js";
+import type { HttpPublisher } from "./http-publisher.js";
 import { WsConnection } from "./ws-connection.js";
 
 /** Where a client's publishes may run ahead to. */
@@ -99,6 +100,8 @@ export class BenchClient {
   relayFloor = 0;
   /** Queued for the pacer's next pump. */
   queued = false;
+  /** Set (`--http-publish`): publishes go as `POST /api/publish` instead of over the WebSocket. */
+  http: HttpPublisher | undefined;
   private connection: WsConnection | undefined;
   private setupLeft = 0;
   private setupDone: ((error: string | undefined) => void) | undefined;
@@ -184,7 +187,8 @@ export class BenchClient {
     const connection = this.connection;
     if (!connection || !this.encoder) return;
     this.seq++;
-    connection.sendFrame(this.encoder.frame(this.seq, nowMicros(), connection.nextMask()));
+    if (this.http) this.http.publish(this.seq, nowMicros());
+    else connection.sendFrame(this.encoder.frame(this.seq, nowMicros(), connection.nextMask()));
     this.host.total.published++;
     this.host.phase.published++;
   }
@@ -193,11 +197,19 @@ export class BenchClient {
   close(): void {
     this.closing = true;
     this.connection?.close(1000);
+    this.http?.close();
   }
 
   terminate(): void {
     this.closing = true;
     this.connection?.terminate();
+    this.http?.close();
+  }
+
+  /** The answer to a publish sent over HTTP. */
+  httpReply(ok: boolean, text: string): void {
+    this.replies++;
+    this.countReply(ok, () => text);
   }
 
   message(buf: Buffer, start: number, end: number, receivedAtUs: number): void {
@@ -210,14 +222,18 @@ export class BenchClient {
       return;
     }
     this.replies++;
+    this.countReply(kind === FrameKind.Ok, () => decoder.decode(buf.subarray(start, end)));
+  }
+
+  private countReply(ok: boolean, text: () => string): void {
     const { total, phase } = this.host;
-    if (kind === FrameKind.Ok) {
+    if (ok) {
       total.acks++;
       phase.acks++;
     } else {
       total.errors++;
       phase.errors++;
-      phase.firstError ??= decoder.decode(buf.subarray(start, end));
+      phase.firstError ??= text();
     }
     if (this.flow === Flow.Acks) this.host.credit(this);
   }

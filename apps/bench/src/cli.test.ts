@@ -20,6 +20,18 @@ describe("command line", () => {
     expect(request.load.ratePerSec).toBeUndefined();
   });
 
+  it("takes --http-publish: with --compare, or with an API key", () => {
+    expect(parseCli(argv("--compare", "channels", "--http-publish"), "0", {})).toMatchObject({
+      httpPublish: true,
+      compare: true,
+    });
+    expect(
+      parseCli(argv("fanout", "--url", "ws://127.0.0.1:9772", "--http-publish", "--api-url", "http://127.0.0.1:9100"), "0", {
+        ROCKET_API_KEY: "k",
+      }),
+    ).toMatchObject({ httpPublish: true, apiKey: "k", apiUrl: "http://127.0.0.1:9100" });
+  });
+
   it("drives a given server with its secret from the environment", () => {
     const request = parseCli(argv("connections", "--url", "ws://127.0.0.1:9772", "--server-pid", "42"), "0", {
       ROCKET_SECRET: "s3",

@@ -33,6 +33,15 @@ export type CliRequest =
       readonly historySize: number | undefined;
       /** Pin this process (and its workers) to these CPUs. */
       readonly loadCpus: string | undefined;
+      /**
+       * Publishers POST to the HTTP API instead of publishing over their WebSocket; with
+       * `compare`: Rocket so against Rocket publishing over WebSockets.
+       */
+      readonly httpPublish: boolean;
+      /** The API key for `httpPublish` without `compare`. */
+      readonly apiKey: string | undefined;
+      /** The API's base URL for `httpPublish` without `compare`; default each publisher's node. */
+      readonly apiUrl: string | undefined;
     }
   | { readonly command: "baseline"; readonly host: string; readonly port: number; readonly redisUrl: string | undefined };
 
@@ -107,6 +116,7 @@ Examples:
   rocket-bench --compare channels --rate 10000 --rounds 3
   rocket-bench --compare connections --with-redis --connections 18000 --rate 1000 --rounds 3
   rocket-bench --compare cross --history            (Rocket with history / without)
+  rocket-bench --compare channels --http-publish    (publishes over HTTP / over WebSockets)
   rocket-bench fanout --url ws://127.0.0.1:9772 --secret S --server-pid 1234
   rocket-bench cross --url ws://127.0.0.1:9001 --url ws://127.0.0.1:9002 --secret S
   rocket-bench baseline --port 9800 [--redis redis://127.0.0.1:6379]`;
@@ -167,6 +177,12 @@ export function parseCli(argv: readonly string[], version: string, env: NodeJS.P
       "--history [size]",
       "with --compare: Rocket with History on every channel (Size, default 100) against Rocket without, instead of the baseline",
     )
+    .option(
+      "--http-publish",
+      "publishers POST to /api/publish (one kept-alive connection each, one request at a time) instead of publishing over their WebSocket; with --compare: against Rocket publishing over WebSockets",
+    )
+    .option("--api-key <key>", "API key for --http-publish (default $ROCKET_API_KEY; --compare makes one)")
+    .option("--api-url <url>", "API base URL for --http-publish, e.g. http://127.0.0.1:9100 (default: each publisher's node)")
     .option("--payload <bytes>", "size of each publish's data JSON", positiveInt, 100)
     .option("-d, --duration <s>", "measured seconds per phase", positiveNumber, 5)
     .option("--warmup <s>", "seconds of load before each measurement", positiveNumber, 1)
@@ -198,6 +214,10 @@ export function parseCli(argv: readonly string[], version: string, env: NodeJS.P
       if (!compareScenario && ((o.rounds as number) > 1 || o.withRedis === true || o.history !== undefined))
         program.error("--rounds, --with-redis and --history go with --compare");
       const historySize = o.history === undefined ? undefined : o.history === true ? 100 : Number(o.history);
+      const httpPublish = o.httpPublish === true;
+      const apiKey = (o.apiKey as string | undefined) ?? env.ROCKET_API_KEY;
+      if (httpPublish && historySize !== undefined) program.error("--http-publish and --history are two comparisons: give one");
+      if (httpPublish && !compareScenario && !apiKey) program.error("--http-publish needs --api-key (or $ROCKET_API_KEY)");
       if (historySize !== undefined && !(Number.isInteger(historySize) && historySize > 0))
         program.error("--history: the size must be a positive integer");
       const defaultConnections = scenario === "connections" ? 19_000 : 10_000;
@@ -241,6 +261,9 @@ export function parseCli(argv: readonly string[], version: string, env: NodeJS.P
         serverCpus: o.serverCpus as string | undefined,
         historySize,
         loadCpus: o.loadCpus as string | undefined,
+        httpPublish,
+        apiKey,
+        apiUrl: o.apiUrl as string | undefined,
       };
     });
 

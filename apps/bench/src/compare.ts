@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import type { LoadOptions, ScenarioName, Target } from "./options.js";
 import type { Progress } from "./progress.js";
 import type { RunResult } from "./results.js";
@@ -18,6 +19,8 @@ export interface CompareOptions {
   readonly serverCpus: string | undefined;
   /** Compare Rocket with History (this Size) on every channel against Rocket without, instead of the baseline. */
   readonly historySize?: number | undefined;
+  /** Compare Rocket with publishers POSTing to its HTTP API against Rocket with publishers on WebSockets. */
+  readonly httpPublish?: boolean | undefined;
   /** Rocket's token secret: the started gateways take it, and every client presents `token`. */
   readonly tokenSecret?: string | undefined;
   /** A token signed with `tokenSecret`. */
@@ -31,11 +34,15 @@ interface Side {
   readonly kind: ServerKind;
   readonly label: string;
   readonly historySize: number | undefined;
+  readonly httpPublish: boolean;
 }
+
+/** The API key of the gateways a comparison starts (every run the same configuration). */
+const apiKey = randomBytes(18).toString("hex");
 
 /**
  * Rocket, then the baseline (with `historySize`: Rocket with history on every channel, then
- * Rocket without), back to back in one invocation, `rounds` times over (R, B, R, B, ...: a
+ * Rocket without; with `httpPublish`: Rocket with publishers on its HTTP API, then on WebSockets), back to back in one invocation, `rounds` times over (R, B, R, B, ...: a
  * machine that drifts during the run shifts both sides alike). Each run gets fresh servers
  * on free loopback ports (and a fresh Redis in cluster mode), is measured with the same
  * load, and is stopped before the next starts. Results come in that order; with more than
@@ -43,16 +50,12 @@ interface Side {
  */
 export async function compare(options: CompareOptions, progress: Progress): Promise<RunResult[]> {
   const { historySize } = options;
-  const sides: Side[] =
-    historySize === undefined
-      ? [
-          { kind: "rocket", label: "rocket", historySize: undefined },
-          { kind: "baseline", label: "baseline", historySize: undefined },
-        ]
-      : [
-          { kind: "rocket", label: "rocket+history", historySize },
-          { kind: "rocket", label: "rocket", historySize: undefined },
-        ];
+  const plain = { kind: "rocket", label: "rocket", historySize: undefined, httpPublish: false } as const;
+  const sides: Side[] = options.httpPublish
+    ? [{ ...plain, label: "rocket+http", httpPublish: true }, plain]
+    : historySize === undefined
+      ? [plain, { kind: "baseline", label: "baseline", historySize: undefined, httpPublish: false }]
+      : [{ ...plain, label: "rocket+history", historySize }, plain];
   const results: RunResult[] = [];
   for (let round = 1; round <= options.rounds; round++) {
     for (const side of sides) {
@@ -80,6 +83,7 @@ async function runOne(side: Side, options: CompareOptions, progress: Progress): 
       cpus: options.serverCpus,
       historySize: side.historySize,
       tokenSecret: options.tokenSecret,
+      apiKey: kind === "rocket" ? apiKey : undefined,
     });
   } catch (err) {
     const message = (err as Error).message;
@@ -96,6 +100,7 @@ async function runOne(side: Side, options: CompareOptions, progress: Progress): 
       secret: servers.secret,
       readSecret: "",
       token: options.token,
+      httpPublish: side.httpPublish ? { url: undefined, apiKey } : undefined,
     };
     progress.log(
       `${label}: ${servers.urls.join(", ")} (pid ${servers.pids.join(", ")}${servers.redisPid ? `, redis ${servers.redisPid}` : ""})`,

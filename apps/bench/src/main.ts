@@ -67,6 +67,7 @@ async function main(): Promise<void> {
         withRedis: request.withRedis,
         serverCpus: request.serverCpus,
         historySize: request.historySize,
+        httpPublish: request.httpPublish,
         tokenSecret: request.tokenSecret,
         token,
         track,
@@ -85,6 +86,8 @@ async function main(): Promise<void> {
       secret: request.secret,
       readSecret: request.readSecret,
       token,
+      httpPublish:
+        request.httpPublish && request.apiKey !== undefined ? { url: request.apiUrl, apiKey: request.apiKey } : undefined,
     };
     runs = [await runPlan(request.scenario, plan, request.load, target, progress)];
   }

@@ -1,3 +1,5 @@
+import type { HttpPublishTarget } from "./http-publisher.js";
+
 /**
  * What the coordinating process and its load workers (threads or processes) tell each other.
  * Plain JSON-compatible objects, so that both transports carry them unchanged.
@@ -46,6 +48,8 @@ export interface SetupMessage {
   readonly relayedChannels: readonly string[];
   readonly churn: ChurnSpec | undefined;
   readonly tickMs: number;
+  /** Set (`--http-publish`): publishers POST to the HTTP API instead of publishing over their WebSocket. */
+  readonly httpPublish?: HttpPublishTarget | undefined;
 }
 
 /**

@@ -48,4 +48,6 @@ export interface Target {
   readonly readSecret: string;
   /** Set: every connection authenticates with this token instead of the secrets. */
   readonly token?: string | undefined;
+  /** Set (`--http-publish`): publishers POST to the HTTP API with this key (and at this URL, else their own node's). */
+  readonly httpPublish?: { readonly url: string | undefined; readonly apiKey: string } | undefined;
 }

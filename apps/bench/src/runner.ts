@@ -74,6 +74,10 @@ export async function runPlan(
       relayedChannels: [...facts.relayed],
       churn: plan.churn ? { ...plan.churn, ratePerSec: plan.churn.ratePerSec / workerCount } : undefined,
       tickMs,
+      httpPublish:
+        target.httpPublish === undefined
+          ? undefined
+          : { ...target.httpPublish, hub: new URL(target.urls[0] ?? "ws://localhost/").pathname },
     }));
     const ready = await group.collect("ready", Math.max(60_000, plan.conns.length * 10));
     const openMs = performance.now() - setupStarted;

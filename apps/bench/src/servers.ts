@@ -40,6 +40,8 @@ export interface StartOptions {
   readonly historySize?: number | undefined;
   /** Rocket's token secret (`--token-secret`), when clients authenticate with tokens. */
   readonly tokenSecret?: string | undefined;
+  /** Rocket's API key: its HTTP API is on (`--http-publish`). */
+  readonly apiKey?: string | undefined;
 }
 
 /**
@@ -166,7 +168,8 @@ async function startNode(options: StartOptions, secret: string, redisUrl: string
       : [benchBin, "baseline", "--host", "127.0.0.1", "--port", "0"];
   if (redisUrl) args.push("--redis", redisUrl);
   const tokens = options.tokenSecret === undefined ? {} : { ROCKET_TOKEN_SECRET: options.tokenSecret };
-  const env = cleanEnv(options.kind === "rocket" ? { ROCKET_SECRET: secret, ...unlimited, ...tokens } : {});
+  const api = options.apiKey === undefined ? {} : { ROCKET_API_KEY: options.apiKey };
+  const env = cleanEnv(options.kind === "rocket" ? { ROCKET_SECRET: secret, ...unlimited, ...tokens, ...api } : {});
   let launched: Awaited<ReturnType<typeof launch>>;
   try {
     launched = await launch(process.execPath, args, env, /"msg":"listening"/, options.kind, options.cpus);

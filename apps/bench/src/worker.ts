@@ -2,6 +2,7 @@ import { BenchClient, type ClientHost, emptyTally, Flow, type Tally } from "./be
 import { ChurnLoop } from "./churn-loop.js";
 import { PublishEncoder } from "./frames.js";
 import { createHistogram, encodeHistogram, recordMicros } from "./histogram.js";
+import { HttpPublisher } from "./http-publisher.js";
 import type { Counters, DrainMessage, PhaseCounts, SetupMessage, StartMessage, ToWorker } from "./messages.js";
 import { PublishPacer } from "./publish-pacer.js";
 import { type WorkerLink, workerLink } from "./worker-transport.js";
@@ -97,6 +98,12 @@ class Worker implements ClientHost {
         churning: false,
         readBuffer: this.readBuffer,
       });
+      const http = setup.httpPublish;
+      if (encoder && http) {
+        client.http = new HttpPublisher(http, new URL(spec.url), spec.channel, setup.event, setup.payloadBytes, (ok, text) =>
+          client.httpReply(ok, text),
+        );
+      }
       if (spec.publish && relayed.has(spec.channel)) {
         client.flow = Flow.Relayed;
         this.relayedPublishers.set(spec.channel, client);

@@ -1,4 +1,5 @@
 import { parseRedisUrl, RedisUrlError } from "@rocket/bus";
+import { webhookEvents } from "@rocket/protocol";
 import { z } from "zod";
 
 /**
@@ -82,10 +83,50 @@ const historySchema = z.strictObject({
     .default(300),
 });
 
-/** History for the channels whose names start with `Prefix` (the longest matching prefix wins). */
-const channelRuleSchema = z.strictObject({
-  Prefix: z.string().min(1),
-  History: historySchema,
+/**
+ * History and Presence for the channels whose names start with `Prefix`: for each of the two,
+ * the longest matching prefix that says something about it wins.
+ */
+const channelRuleSchema = z
+  .strictObject({
+    Prefix: z.string().min(1),
+    History: historySchema.optional(),
+    /** `__join`/`__leave` events and the member list for these channels. */
+    Presence: z.boolean().optional(),
+  })
+  .refine((rule) => rule.History !== undefined || rule.Presence !== undefined, {
+    message: "give History, Presence or both",
+  });
+
+/** The shortest API key and webhook secret accepted: long enough not to be guessed. */
+export const minKeyLength = 16;
+
+/** An http(s) URL. */
+const httpUrl = z.string().superRefine((text, ctx) => {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    ctx.addIssue({ code: "custom", message: "not a URL" });
+    return;
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:")
+    ctx.addIssue({ code: "custom", message: "must be http:// or https://" });
+});
+
+/** Where the cluster's webhooks go. */
+const webhooksSchema = z.strictObject({
+  /** Endpoint every batch of events is POSTed to. */
+  Url: httpUrl,
+  /** HMAC-SHA256 key of the `X-Rocket-Signature` header. At least 16 characters. */
+  Secret: z.string().min(minKeyLength, `must be at least ${minKeyLength} characters`),
+  /** Which events are sent. Default: all four. */
+  Events: z
+    .array(z.enum(webhookEvents))
+    .min(1)
+    .default([...webhookEvents]),
+  /** Longest wait for the endpoint's answer, ms. Default 5000. */
+  TimeoutMs: z.number().int().min(100).max(60_000).default(5000),
 });
 
 const hubSchema = z.strictObject({
@@ -105,8 +146,10 @@ const hubSchema = z.strictObject({
   Compression: z.boolean().default(false),
   /** History of this hub's channels. Default: the top-level History (none). */
   History: historySchema.optional(),
-  /** History per channel prefix, over `History`. Default: the top-level Channels (none). */
+  /** History and Presence per channel prefix, over `History` and `Presence`. Default: the top-level Channels (none). */
   Channels: z.array(channelRuleSchema).optional(),
+  /** `__join`/`__leave` events and the member list on this hub's channels. Default: the top-level Presence (false). */
+  Presence: z.boolean().optional(),
   /** Token verification (`{"auth":{"token":JWT}}`). Default: none (token auth refused). */
   Tokens: tokensSchema.optional(),
   /** Refuse secrets: only tokens authenticate (secret auth gets invalid_credentials). Default false. */
@@ -129,16 +172,18 @@ const redisUrl = z
     }
   });
 
+/** JSON text as a value; the text itself when it is not JSON (the schema then says what is wrong). */
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
+
 /** A value given as JSON text (from an environment variable), or as it is (from the file). */
 function fromJson<S extends z.ZodType>(schema: S) {
-  return z.preprocess((value) => {
-    if (typeof value !== "string") return value;
-    try {
-      return JSON.parse(value) as unknown;
-    } catch {
-      return value;
-    }
-  }, schema);
+  return z.preprocess((value) => (typeof value === "string" ? parseJson(value) : value), schema);
 }
 
 /** What the docs, `--help` and the overrides know of a top-level key. */
@@ -202,8 +247,31 @@ export const configKeys = {
   Channels: key({
     env: "ROCKET_CHANNELS",
     default: "none",
-    help: 'history per channel prefix for every hub without its own, e.g. [{"Prefix": "chat:", "History": {"Size": 100}}] (JSON in the variable)',
+    help: 'history and presence per channel prefix for every hub without its own, e.g. [{"Prefix": "chat:", "History": {"Size": 100}, "Presence": true}] (JSON in the variable)',
     schema: fromJson(z.array(channelRuleSchema)).optional(),
+  }),
+  Presence: key({
+    env: "ROCKET_PRESENCE",
+    default: "off",
+    help: "__join/__leave events and member lists on every hub's channels unless the hub or a Channels rule says otherwise",
+    schema: z.preprocess((v) => (v === "true" ? true : v === "false" ? false : v), z.boolean()).optional(),
+  }),
+  ApiKeys: key({
+    env: "ROCKET_API_KEYS",
+    default: "none (API off)",
+    help: 'keys of the HTTP API under /api/ (Authorization: Bearer KEY), at least 16 characters each, e.g. ["old", "new"] while rotating (JSON in the variable)',
+    schema: z
+      .preprocess(
+        (v) => (typeof v === "string" ? (v.trimStart().startsWith("[") ? parseJson(v) : [v]) : v),
+        z.array(z.string().min(minKeyLength, `must be at least ${minKeyLength} characters`)),
+      )
+      .default([]),
+  }),
+  Webhooks: key({
+    env: "ROCKET_WEBHOOKS",
+    default: "none",
+    help: 'signed POSTs of channel and presence events, e.g. {"Url": "https://app/hooks", "Secret": "…"} (JSON in the variable)',
+    schema: fromJson(webhooksSchema).optional(),
   }),
   RedisUrl: key({
     env: "ROCKET_REDIS_URL",
@@ -348,6 +416,11 @@ export const extraEnv: readonly { readonly env: string; readonly default: string
     env: "ROCKET_TOKEN_LEEWAY_SECONDS",
     default: "`5`",
     help: "Tokens.LeewaySeconds of the default hub /: clock skew allowed on exp and nbf",
+  },
+  {
+    env: "ROCKET_API_KEY",
+    default: "none",
+    help: "one more key of the HTTP API, beside ApiKeys",
   },
   {
     env: "ROCKET_TOKEN_ONLY",

@@ -36,6 +36,7 @@ describe("loadConfig", () => {
         allowedOrigins: undefined,
         compression: false,
         history: { history: undefined, prefixes: [] },
+        presence: { presence: false, prefixes: [] },
         tokens: {
           key: { kind: "secret", secret: "generatedgenerated".padEnd(32, "0") },
           issuer: undefined,
@@ -162,6 +163,58 @@ describe("loadConfig", () => {
     expect(message(() => tls({}, { ROCKET_TLS_CERT_FILE: "missing.pem", ROCKET_TLS_KEY_FILE: "cert.pem" }))).toMatch(
       /ROCKET_TLS_CERT_FILE: cannot read missing\.pem/,
     );
+  });
+});
+
+describe("server API, presence and webhooks", () => {
+  it("takes ApiKeys from the file, ROCKET_API_KEYS and ROCKET_API_KEY", () => {
+    const key = (c: string) => c.repeat(16);
+    expect(load(undefined).apiKeys).toEqual([]);
+    expect(load({ ApiKeys: [key("a"), key("b")] }).apiKeys).toEqual([key("a"), key("b")]);
+    expect(load(undefined, { ROCKET_API_KEYS: JSON.stringify([key("c")]), ROCKET_API_KEY: key("d") }).apiKeys).toEqual([
+      key("c"),
+      key("d"),
+    ]);
+    expect(message(() => load({ ApiKeys: ["short"] }))).toMatch(/ApiKeys.*16 characters/);
+    expect(message(() => load(undefined, { ROCKET_API_KEY: "short" }))).toBe("ROCKET_API_KEY: must be at least 16 characters");
+  });
+
+  it("resolves Presence per hub and per prefix, the longest prefix saying anything winning", () => {
+    const c = load({
+      Presence: true,
+      Channels: [
+        { Prefix: "chat:", Presence: false },
+        { Prefix: "chat:room:", Presence: true },
+        { Prefix: "h", History: { Size: 5 } },
+      ],
+      Hubs: [{ Path: "/a" }, { Path: "/b", Presence: false, Channels: [] }],
+    });
+    expect(c.hubs[0]?.presence).toEqual({
+      presence: true,
+      prefixes: [
+        { prefix: "chat:room:", presence: true },
+        { prefix: "chat:", presence: false },
+      ],
+    });
+    expect(c.hubs[0]?.history.prefixes).toEqual([{ prefix: "h", history: { size: 5, ttlMs: 300_000 } }]);
+    expect(c.hubs[1]?.presence).toEqual({ presence: false, prefixes: [] });
+    expect(load(undefined, { ROCKET_PRESENCE: "true" }).hubs[0]?.presence?.presence).toBe(true);
+    expect(message(() => load({ Channels: [{ Prefix: "x" }] }))).toMatch(/Channels\[0\].*History, Presence or both/);
+  });
+
+  it("takes Webhooks with every event by default, and checks them", () => {
+    const hooks = { Url: "https://app.example/hooks", Secret: "s".repeat(16) };
+    expect(load({ Webhooks: hooks }).webhooks).toEqual({
+      url: hooks.Url,
+      secret: hooks.Secret,
+      events: ["channel_occupied", "channel_vacated", "join", "leave"],
+      timeoutMs: 5000,
+    });
+    expect(load(undefined, { ROCKET_WEBHOOKS: JSON.stringify({ ...hooks, Events: ["join"] }) }).webhooks?.events).toEqual([
+      "join",
+    ]);
+    expect(message(() => load({ Webhooks: { ...hooks, Url: "ftp://x" } }))).toMatch(/Webhooks.Url: must be http/);
+    expect(message(() => load({ Webhooks: { ...hooks, Events: ["nope"] } }))).toMatch(/Webhooks.Events/);
   });
 });
 

@@ -1,7 +1,7 @@
 import { createPublicKey, randomBytes } from "node:crypto";
-import type { HubSecrets } from "@rocket/protocol";
+import type { HubSecrets, WebhookEventName } from "@rocket/protocol";
 import type { z } from "zod";
-import { type ConfigKey, type FileConfig, fileConfigSchema, keyDocs, tokensSchema } from "./config-schema.js";
+import { type ConfigKey, type FileConfig, fileConfigSchema, keyDocs, minKeyLength, tokensSchema } from "./config-schema.js";
 
 /** The algorithm a public key implies; nothing else is accepted with it. */
 export type PublicKeyAlgorithm = "RS256" | "ES256" | "EdDSA";
@@ -32,6 +32,20 @@ export interface HistoryRules {
   readonly prefixes: readonly { readonly prefix: string; readonly history: ChannelHistory | undefined }[];
 }
 
+/** A hub's Presence rules: a default and per-prefix rules, longest prefix first. */
+export interface PresenceRules {
+  readonly presence: boolean;
+  readonly prefixes: readonly { readonly prefix: string; readonly presence: boolean }[];
+}
+
+/** Where the cluster's webhooks go, resolved. */
+export interface WebhookConfig {
+  readonly url: string;
+  readonly secret: string;
+  readonly events: readonly WebhookEventName[];
+  readonly timeoutMs: number;
+}
+
 /** One hub, resolved. */
 export interface HubConfig {
   readonly path: string;
@@ -42,6 +56,8 @@ export interface HubConfig {
   readonly allowedOrigins: readonly string[] | undefined;
   readonly compression: boolean;
   readonly history: HistoryRules;
+  /** Presence rules; undefined: no channel of the hub has Presence. */
+  readonly presence?: PresenceRules | undefined;
   /** Token verification; undefined: token auth is refused with invalid_credentials. */
   readonly tokens?: TokenConfig | undefined;
   /** Secrets refused: only tokens authenticate. Default false. */
@@ -79,6 +95,10 @@ export interface Config {
   /** Connection cap; 0 means "derive from the open-file limit" (done by main). */
   readonly maxConnections: number;
   readonly limits: Limits;
+  /** Keys of the HTTP API; empty: the API is off. */
+  readonly apiKeys: readonly string[];
+  /** Where webhooks go; undefined: none are sent. */
+  readonly webhooks: WebhookConfig | undefined;
   /** Set when the read-write secret of the default hub was generated at start (print it once). */
   readonly generatedSecret: string | undefined;
   /** Set when the token secret of the default hub was generated at start. */
@@ -171,6 +191,8 @@ export function loadConfig(sources: ConfigSources): Config {
     input === undefined ? undefined : resolveTokens(input, (file) => publicKey(file, name("PublicKeyFile")));
   const hubTokens = parsed.data.Hubs.map((hub, i) => tokens(hub.Tokens, (k) => `Hubs[${i}].Tokens.${k}`));
   const fromEnv = tokens(defaultTokens?.tokens, () => "ROCKET_TOKEN_PUBLIC_KEY_FILE");
+  const apiKey = sources.env.ROCKET_API_KEY ?? "";
+  if (apiKey !== "" && apiKey.length < minKeyLength) problems.push(`ROCKET_API_KEY: must be at least ${minKeyLength} characters`);
   if (problems.length > 0) throw new ConfigError(`${where}${problems.join("; ")}`);
   return resolve(parsed.data, sources, hubTokens, { tokens: fromEnv, tokenOnly: defaultTokens?.tokenOnly ?? false });
 }
@@ -305,9 +327,16 @@ function channelHistory(history: FileHistory): ChannelHistory | undefined {
 
 function historyRules(history: FileHistory, channels: FileConfig["Channels"]): HistoryRules {
   const prefixes = (channels ?? [])
-    .map((rule) => ({ prefix: rule.Prefix, history: channelHistory(rule.History) }))
+    .flatMap((rule) => (rule.History === undefined ? [] : [{ prefix: rule.Prefix, history: channelHistory(rule.History) }]))
     .sort((a, b) => b.prefix.length - a.prefix.length);
   return { history: channelHistory(history), prefixes };
+}
+
+function presenceRules(presence: boolean | undefined, channels: FileConfig["Channels"]): PresenceRules {
+  const prefixes = (channels ?? [])
+    .flatMap((rule) => (rule.Presence === undefined ? [] : [{ prefix: rule.Prefix, presence: rule.Presence }]))
+    .sort((a, b) => b.prefix.length - a.prefix.length);
+  return { presence: presence ?? false, prefixes };
 }
 
 function resolve(
@@ -345,6 +374,7 @@ function resolve(
         allowedOrigins: undefined,
         compression: false,
         history: historyRules(file.History, file.Channels),
+        presence: presenceRules(file.Presence, file.Channels),
         tokens,
         tokenOnly: defaultHub.tokenOnly,
       },
@@ -357,10 +387,12 @@ function resolve(
       allowedOrigins: hub.AllowedOrigins,
       compression: hub.Compression,
       history: historyRules(hub.History ?? file.History, hub.Channels ?? file.Channels),
+      presence: presenceRules(hub.Presence ?? file.Presence, hub.Channels ?? file.Channels),
       tokens: hubTokens[i],
       tokenOnly: hub.TokenOnly,
     }));
   }
+  const apiKey = sources.env.ROCKET_API_KEY || undefined;
   return Object.freeze({
     host: file.Host,
     port: file.Port,
@@ -385,6 +417,16 @@ function resolve(
       connectionsPerSecond: file.MaxConnectionsPerSecond,
       channelTtlSeconds: file.ChannelTtlSeconds,
     }),
+    apiKeys: Object.freeze([...new Set([...file.ApiKeys, ...(apiKey === undefined ? [] : [apiKey])])]),
+    webhooks:
+      file.Webhooks === undefined
+        ? undefined
+        : Object.freeze({
+            url: file.Webhooks.Url,
+            secret: file.Webhooks.Secret,
+            events: Object.freeze([...new Set(file.Webhooks.Events)]),
+            timeoutMs: file.Webhooks.TimeoutMs,
+          }),
     generatedSecret,
     generatedTokenSecret,
     defaultHub: file.Hubs.length === 0,

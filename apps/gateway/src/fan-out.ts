@@ -17,6 +17,8 @@ export interface FanOutDeps {
   readonly maxBackpressureBytes: number;
   /** Where the publish-to-delivery latency goes, in seconds. */
   readonly deliverLatency: { observe(seconds: number): void };
+  /** Messages on topics of no hub (the nodes' questions to each other, survey.ts). */
+  readonly other?: ((topic: string, frame: Uint8Array) => void) | undefined;
 }
 
 /**
@@ -64,7 +66,10 @@ export function createFanOut(deps: FanOutDeps): FanOut {
 
   const deliver: DeliverFn = (topic, frame, publishedAtMs, position) => {
     const hub = hubOfTopic(topic);
-    if (hub === undefined) return;
+    if (hub === undefined) {
+      deps.other?.(topic, frame);
+      return;
+    }
     const receivers = app.numSubscribers(topic);
     if (receivers > 0) {
       app.publish(topic, frame, false, hub.compression);

@@ -1,4 +1,5 @@
 import type { HttpResponse, TemplatedApp } from "uWebSockets.js";
+import { type ClientBundle, clientBundlePath } from "./client-bundle.js";
 import type { Hub } from "./hub.js";
 import type { Metrics } from "./metrics.js";
 import type { StaticFile } from "./static-files.js";
@@ -12,11 +13,13 @@ export interface HttpRouteDeps {
   readonly staticFiles: ReadonlyMap<string, StaticFile> | undefined;
   readonly serveMetrics: boolean;
   readonly version: string;
+  /** The client SDK served at /rocket-client.js; undefined: not served here. */
+  readonly clientBundle?: ClientBundle | undefined;
 }
 
 /**
- * Plain HTTP next to the hubs: probes, metrics, static files, and a short text answer to
- * anything else (never a hang).
+ * Plain HTTP next to the hubs: probes, metrics, the client SDK, static files, and a short
+ * text answer to anything else (never a hang).
  */
 export function registerHttpRoutes(app: TemplatedApp, deps: HttpRouteDeps): void {
   const text = (res: HttpResponse, status: string, body: string, type = "text/plain; charset=utf-8"): void => {
@@ -44,6 +47,23 @@ export function registerHttpRoutes(app: TemplatedApp, deps: HttpRouteDeps): void
           if (!aborted) text(res, "500 Internal Server Error", `metrics failed: ${(err as Error).message}\n`);
         },
       );
+    });
+  }
+
+  const bundle = deps.clientBundle;
+  if (bundle !== undefined) {
+    // One ES module for pages without a bundler, importable from any origin.
+    app.get(clientBundlePath, (res, req) => {
+      const fresh = req.getHeader("if-none-match") === bundle.etag;
+      res.cork(() => {
+        res.writeStatus(fresh ? "304 Not Modified" : "200 OK");
+        res.writeHeader("content-type", "text/javascript; charset=utf-8");
+        res.writeHeader("cache-control", "public, max-age=3600");
+        res.writeHeader("etag", bundle.etag);
+        res.writeHeader("access-control-allow-origin", "*");
+        if (fresh) res.endWithoutBody();
+        else res.end(bundle.body);
+      });
     });
   }
 

@@ -9,7 +9,7 @@ import {
   rateLimitLabels,
 } from "@rocket/protocol";
 import type { Logger } from "pino";
-import type { ChannelHistory, HistoryRules, HubConfig } from "./config.js";
+import type { ChannelHistory, HistoryRules, HubConfig, PresenceRules } from "./config.js";
 import type { Metrics } from "./metrics.js";
 
 /** Values of the `method` label on `rocket_auth_total`. */
@@ -39,6 +39,8 @@ export interface Hub {
   topic(channel: string): string;
   /** What `channel` keeps of its messages (the longest matching prefix rule, else the hub's); undefined: no history. */
   history(channel: string): ChannelHistory | undefined;
+  /** Whether `channel` has Presence (the longest matching prefix rule, else the hub's). */
+  presence(channel: string): boolean;
 }
 
 /** Metric children with the hub label already applied (hot-path increments skip label hashing). */
@@ -108,6 +110,7 @@ export function createHub(config: HubConfig, metrics: Metrics, logger: Logger): 
     CloseCode.HistoryLost,
     CloseCode.TokenExpired,
     CloseCode.RateLimitExceeded,
+    CloseCode.DisconnectedByApplication,
   ];
   for (const code of [...closeCodes, CloseCode.TooManyAuthFailures]) {
     metrics.connectionsClosed.labels({ ...hub, code: String(code) }).inc(0);
@@ -133,6 +136,7 @@ export function createHub(config: HubConfig, metrics: Metrics, logger: Logger): 
     topicPrefix,
     topic: (channel) => topicPrefix + channel,
     history: (channel) => historyOf(config.history, channel),
+    presence: (channel) => presenceOf(config.presence, channel),
     counters: {
       connectionsOpen: metrics.connectionsOpen.labels(hub),
       connectionsOpened: metrics.connectionsOpened.labels(hub),
@@ -154,4 +158,10 @@ export function createHub(config: HubConfig, metrics: Metrics, logger: Logger): 
 function historyOf(rules: HistoryRules, channel: string): ChannelHistory | undefined {
   for (const rule of rules.prefixes) if (channel.startsWith(rule.prefix)) return rule.history;
   return rules.history;
+}
+
+function presenceOf(rules: PresenceRules | undefined, channel: string): boolean {
+  if (rules === undefined) return false;
+  for (const rule of rules.prefixes) if (channel.startsWith(rule.prefix)) return rule.presence;
+  return rules.presence;
 }

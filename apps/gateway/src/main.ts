@@ -1,10 +1,11 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
-import type { BusObserver, RegistryObserver } from "@rocket/bus";
+import type { AudienceObserver, BusObserver, RegistryObserver } from "@rocket/bus";
 import type { Logger } from "pino";
 import { createBus } from "./bus-factory.js";
 import { parseCli, type TokenArgs } from "./cli.js";
+import { loadClientBundle } from "./client-bundle.js";
 import { type Config, ConfigError, loadConfig } from "./config.js";
 import { connectionsUnderFdLimit } from "./fd-limit.js";
 import { createGateway } from "./gateway.js";
@@ -59,7 +60,7 @@ async function main(): Promise<void> {
   const metrics = createMetrics({ version, redis: config.redisUrl !== undefined });
 
   const staticFiles = config.staticDir ? loadStaticFiles(config.staticDir) : undefined;
-  const { bus, registry } = orConfigError(() =>
+  const { bus, registry, audience, queue, directory } = orConfigError(() =>
     createBus({
       redisUrl: config.redisUrl,
       observer: busObserver(metrics),
@@ -67,6 +68,7 @@ async function main(): Promise<void> {
       publishTimeoutMs: config.publishTimeoutMs,
       node,
       channelTtlSeconds: config.limits.channelTtlSeconds,
+      events: new Set(config.webhooks?.events ?? []),
     }),
   );
   const fds = connectionsUnderFdLimit();
@@ -86,7 +88,11 @@ async function main(): Promise<void> {
     metrics,
     bus,
     registry,
+    audience,
+    queue,
+    directory,
     staticFiles,
+    clientBundle: loadClientBundle(version),
     version,
     maxConnections,
   });
@@ -138,6 +144,7 @@ async function main(): Promise<void> {
       hubs: config.hubs.map((h) => h.path),
       bus: bus.kind,
       static: config.staticDir,
+      api: config.apiKeys.length === 0 ? undefined : (bound.metricsPort ?? bound.port),
       maxConnections: maxConnections === Number.MAX_SAFE_INTEGER ? undefined : maxConnections,
       version,
     },
@@ -218,7 +225,7 @@ async function printToken(args: TokenArgs): Promise<void> {
   process.stdout.write(`${token}\n`);
 }
 
-function busObserver(metrics: Metrics): BusObserver & RegistryObserver {
+function busObserver(metrics: Metrics): BusObserver & RegistryObserver & AudienceObserver {
   return {
     publishAcked: (seconds) => metrics.busPublishAck.observe(seconds),
     publishFailed: () => metrics.busPublishFailures.inc(),
@@ -230,6 +237,8 @@ function busObserver(metrics: Metrics): BusObserver & RegistryObserver {
     canaryFailed: () => metrics.canaryFailures.inc(),
     gapFilled: (messages) => metrics.historyFilled.inc(messages),
     gapLost: () => metrics.historyLost.inc(),
+    nodeReaped: () => metrics.audienceReaped.inc(),
+    audienceFailed: () => metrics.audienceFailures.inc(),
   };
 }
 

@@ -169,6 +169,42 @@ export function createMetrics(options: { version: string; redis: boolean }) {
       help: "Gaps this node could not fill (history lost, trimmed or expired): the channel's subscribers here were closed with 4010.",
       registers: r,
     }),
+    apiRequests: new Counter({
+      name: "rocket_api_requests_total",
+      help: "HTTP API requests answered, by endpoint (publish, batch, channels, presence, disconnect, other) and code (ok or the error code).",
+      labelNames: ["endpoint", "code"],
+      registers: r,
+    }),
+    webhookEventsSent: new Counter({
+      name: "rocket_webhook_events_sent_total",
+      help: "Webhook events this node delivered (the endpoint answered 2xx).",
+      registers: r,
+    }),
+    webhookFailures: new Counter({
+      name: "rocket_webhook_requests_failed_total",
+      help: "Webhook POSTs that failed (no answer in time, a network error, or a status other than 2xx); each is sent again.",
+      registers: r,
+    }),
+    webhookRetries: new Counter({
+      name: "rocket_webhook_retries_total",
+      help: "Webhook POSTs sent again after a failure.",
+      registers: r,
+    }),
+    webhookQueueDepth: new Gauge({
+      name: "rocket_webhook_queue_depth",
+      help: "Webhook events waiting or being sent, cluster-wide, as this node last read it.",
+      registers: r,
+    }),
+    audienceReaped: new Counter({
+      name: "rocket_presence_nodes_reaped_total",
+      help: "Gateways gone whose audience (users, subscriber marks) this node removed, with the leaves that follow.",
+      registers: r,
+    }),
+    audienceFailures: new Counter({
+      name: "rocket_presence_updates_failed_total",
+      help: "Updates of this node's part of the cluster audience that Redis did not take (each is retried).",
+      registers: r,
+    }),
     ready: new Gauge({
       name: "rocket_ready",
       help: "1 when /readyz answers 200 (accepting clients and, in cluster mode, Redis usable).",

@@ -1,70 +1,108 @@
-import type { Bus, ChannelRegistry } from "@rocket/bus";
-import { deliveryPositionParts, encodeDelivery, encodeDeliveryHead, type Reply } from "@rocket/protocol";
+import type { Bus, ChannelRegistry, StreamPosition } from "@rocket/bus";
+import { deliveryPositionParts, type ErrorCode, encodeDelivery, encodeDeliveryHead, type Reply } from "@rocket/protocol";
 import type { Hub } from "./hub.js";
 import { invalidChannel, ok, unavailable } from "./replies.js";
 
 /** A reply, or a promise of one when the registry or the bus answers later. */
 export type ReplyResult = Reply | Promise<Reply>;
 
+/** A reply to a publish, with the message's position when the channel keeps history. */
+export type PositionedReply = { readonly ok: true; readonly position?: StreamPosition | undefined } | { readonly err: ErrorCode };
+
 /**
- * Publishing into one hub, whoever asks (a WebSocket session now): the channel must exist
- * somewhere in the cluster, then the bus takes the frame. The reply is `ok` once the bus
- * accepted it, `invalid_channel`, or `unavailable` (outcome unknown: the bus did not confirm).
- * With the in-process bus and a known channel everything is synchronous, and the reply can
- * leave in the same write as the delivery.
+ * Publishing into one hub, whoever asks (a WebSocket session, the HTTP API): the channel must
+ * exist somewhere in the cluster, then the bus takes the frame. The reply is `ok` once the
+ * bus accepted it, `invalid_channel`, or `unavailable` (outcome unknown: the bus did not
+ * confirm). With the in-process bus and a known channel everything is synchronous, and the
+ * reply can leave in the same write as the delivery.
  */
 export interface Publisher {
   /** Publishes `event` with `dataJson` (the publisher's own JSON text) on `channel`, a checked name. */
   publish(channel: string, event: string, dataJson: string): ReplyResult;
+  /**
+   * The application's backend publishing (the HTTP API): as {@link publish}, but a channel
+   * nobody subscribed to yet is created rather than refused, and an accepted message on a
+   * channel with history comes back with its position.
+   */
+  publishCreating(channel: string, event: string, dataJson: string): Promise<PositionedReply>;
 }
 
 export function createPublisher(hub: Hub, bus: Bus, registry: ChannelRegistry): Publisher {
   const { counters, logger } = hub;
 
-  const accepted = (): Reply => {
-    counters.publishesAccepted.inc();
-    return ok;
-  };
   const failed = (err: unknown, what: string): Reply => {
     logger.debug({ err, what }, "bus operation failed");
     return unavailable;
   };
-  const send = (topic: string, channel: string, event: string, dataJson: string): ReplyResult => {
+  /**
+   * Hands the frame to the bus: undefined when it was accepted at once (without a position),
+   * the position when accepted at once with one, or a promise of either.
+   */
+  const hand = (
+    channel: string,
+    event: string,
+    dataJson: string,
+  ): StreamPosition | Promise<StreamPosition | void> | undefined => {
+    const topic = hub.topic(channel);
     const history = hub.history(channel);
-    let pending: Promise<unknown> | undefined;
+    // Built once here; every node forwards these bytes untouched. On a channel with
+    // history the bus appends the position it takes in the same step as the store.
+    if (history === undefined) return bus.publish(topic, Buffer.from(encodeDelivery(event, channel, dataJson)));
+    const head = Buffer.from(encodeDeliveryHead(event, channel, dataJson));
+    return bus.publishWithHistory(topic, head, history, deliveryPositionParts);
+  };
+  const send = (channel: string, event: string, dataJson: string): ReplyResult => {
+    let handed: ReturnType<typeof hand>;
     try {
-      // Built once here; every node forwards these bytes untouched. On a channel with
-      // history the bus appends the position it takes in the same step as the store.
-      if (history === undefined) pending = bus.publish(topic, Buffer.from(encodeDelivery(event, channel, dataJson)));
-      else {
-        const head = Buffer.from(encodeDeliveryHead(event, channel, dataJson));
-        const position = bus.publishWithHistory(topic, head, history, deliveryPositionParts);
-        pending = position instanceof Promise ? position : undefined;
-      }
+      handed = hand(channel, event, dataJson);
     } catch (err) {
       return failed(err, "publish");
     }
-    if (pending === undefined) return accepted();
-    return pending.then(accepted, (err: unknown) => failed(err, "publish"));
+    if (!(handed instanceof Promise)) {
+      counters.publishesAccepted.inc();
+      return ok;
+    }
+    return handed.then(
+      () => {
+        counters.publishesAccepted.inc();
+        return ok;
+      },
+      (err: unknown) => failed(err, "publish"),
+    );
   };
 
   return {
     publish(channel, event, dataJson) {
-      const topic = hub.topic(channel);
       const exists = registry.exists(hub.path, channel);
       if (exists === true) {
         registry.touch(hub.path, channel);
-        return send(topic, channel, event, dataJson);
+        return send(channel, event, dataJson);
       }
       if (exists === false) return invalidChannel;
       return exists.then(
         (yes) => {
           if (!yes) return invalidChannel;
           registry.touch(hub.path, channel);
-          return send(topic, channel, event, dataJson);
+          return send(channel, event, dataJson);
         },
         (err: unknown) => failed(err, "channel lookup"),
       );
+    },
+    async publishCreating(channel, event, dataJson) {
+      try {
+        // A register given back at once: the channel is recorded (and lives its TTL) without a holder.
+        await registry.register(hub.path, channel);
+        registry.release(hub.path, channel);
+      } catch (err) {
+        return failed(err, "channel registration") as PositionedReply;
+      }
+      try {
+        const position = (await hand(channel, event, dataJson)) ?? undefined;
+        counters.publishesAccepted.inc();
+        return { ok: true, position };
+      } catch (err) {
+        return failed(err, "publish") as PositionedReply;
+      }
     },
   };
 }

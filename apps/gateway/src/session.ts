@@ -8,23 +8,27 @@ import {
   type DecodeOptions,
   decode,
   ErrorCode,
+  encodePresenceReply,
   encodeUnsubscribed,
   type HistoryCommand,
   isReservedEvent,
   LimitLabel,
+  type PresenceCommand,
   type PublishCommand,
   RateLimitLabel,
   type Reply,
   type SecretAuthCommand,
   type Since,
 } from "@rocket/protocol";
+import type { SessionAudience } from "./audience.js";
 import { type Grant, noGrant, secretGrant, TokenGrant } from "./grant.js";
 import type { HistoryReader } from "./history-reader.js";
 import { AuthMethod, AuthResult, type Hub } from "./hub.js";
 import type { Outbox } from "./outbox.js";
+import type { PresenceReader } from "./presence-reader.js";
 import type { Publisher, ReplyResult } from "./publisher.js";
 import { ConnectionRates, type SessionLimits } from "./rate-limits.js";
-import { type AnyReply, accessDenied, failure, ok, unavailable } from "./replies.js";
+import { type AnyReply, accessDenied, encoded, failure, ok, unavailable } from "./replies.js";
 import type { Subscriber } from "./subscriber.js";
 import type { TokenCheck, TokenVerifier } from "./token-verifier.js";
 
@@ -40,6 +44,10 @@ export interface SessionContext {
   readonly tokens?: TokenVerifier | undefined;
   /** Per-connection abuse limits; undefined: none. */
   readonly limits?: SessionLimits | undefined;
+  /** Reads a channel's users for the `presence` command; undefined: every channel has none. */
+  readonly presence?: PresenceReader | undefined;
+  /** Learns which connections are whose (presence, disconnecting a user); undefined: nobody listens. */
+  readonly audience?: SessionAudience | undefined;
 }
 
 const invalidCredentials = failure(ErrorCode.InvalidCredentials);
@@ -47,6 +55,8 @@ const invalidChannelName = failure(ErrorCode.InvalidChannelName);
 const invalidData = failure(ErrorCode.InvalidData);
 const rateLimited = failure(ErrorCode.RateLimited);
 const limitExceeded = failure(ErrorCode.LimitExceeded);
+/** `{"ok":true,"users":[]}` */
+const noUsers = encoded(encodePresenceReply([]));
 
 /** setTimeout's longest delay; a token living longer is checked again then. */
 const maxTimerMs = 2 ** 31 - 1;
@@ -121,6 +131,7 @@ export class Session {
 
   /** The socket closed (and its outbox with it): drops every subscription. Call once. */
   close(): void {
+    this.context.audience?.closed(this.outbox);
     clearTimeout(this.expiry);
     this.held = undefined;
     this.leaveAll();
@@ -163,6 +174,9 @@ export class Session {
         return;
       case "history":
         this.history(command);
+        return;
+      case "presence":
+        this.presence(command);
         return;
       default:
         assertNever(command);
@@ -210,8 +224,11 @@ export class Session {
   }
 
   private publish(command: PublishCommand): void {
-    // Events named `__…` are the server's (`__unsubscribed`); webrocket's secret sessions keep publishing them.
-    if (this.grant.kind === "token" && isReservedEvent(command.event)) return this.outbox.push(invalidData);
+    // Events named `__…` are the server's (`__unsubscribed`, `__join`); webrocket's secret
+    // sessions keep publishing them, except on channels with Presence, where they would pass for the server's.
+    if (isReservedEvent(command.event) && (this.grant.kind === "token" || this.context.hub.presence(command.channel))) {
+      return this.outbox.push(invalidData);
+    }
     if (!this.grant.canPublish(command.channel)) return this.outbox.push(accessDenied);
     const channel = checkChannelName(command.channel);
     if (channel === ErrorCode.InvalidChannelName) return this.rejectName(command.channel);
@@ -233,6 +250,20 @@ export class Session {
     if (channel === ErrorCode.InvalidChannelName) return this.rejectName(raw);
     const read = this.context.history(channel, command.limit, command.since).catch((err: unknown) => {
       this.context.hub.logger.debug({ err, what: "history" }, "bus operation failed");
+      return unavailable;
+    });
+    this.replyLater(read);
+  }
+
+  private presence(command: PresenceCommand): void {
+    const raw = command.channel;
+    if (!this.grant.canPresence(typeof raw === "string" ? raw : "")) return this.outbox.push(accessDenied);
+    const channel = checkChannelName(raw);
+    if (channel === ErrorCode.InvalidChannelName) return this.rejectName(raw);
+    const reader = this.context.presence;
+    if (reader === undefined) return this.outbox.push(noUsers);
+    const read = reader(channel).catch((err: unknown) => {
+      this.context.hub.logger.debug({ err, what: "presence" }, "bus operation failed");
       return unavailable;
     });
     this.replyLater(read);
@@ -283,6 +314,7 @@ export class Session {
       logger.debug({ reason: "another sub than the connection's" }, "token refused");
       return this.authFailed(AuthMethod.Token, ErrorCode.InvalidCredentials, ticket);
     }
+    if (this.identity === undefined && check.sub !== undefined) this.context.audience?.identify(this.outbox, check.sub);
     this.identity ??= { sub: check.sub };
     const grant = new TokenGrant(check.cap);
     this.grant = grant;

@@ -1,5 +1,6 @@
 import type { Bus, ChannelRegistry } from "@rocket/bus";
 import { encodeSubscribeReply, type Since } from "@rocket/protocol";
+import type { SubscriptionAudience } from "./audience.js";
 import type { Hub } from "./hub.js";
 import type { Outbox } from "./outbox.js";
 import type { Recovery } from "./recovery.js";
@@ -28,8 +29,26 @@ export interface Subscriber {
   unsubscribe(outbox: Outbox, channel: string): void;
 }
 
-export function createSubscriber(hub: Hub, bus: Bus, registry: ChannelRegistry, recovery: Recovery): Subscriber {
+export function createSubscriber(
+  hub: Hub,
+  bus: Bus,
+  registry: ChannelRegistry,
+  recovery: Recovery,
+  audience?: SubscriptionAudience,
+): Subscriber {
   const joined = (outbox: Outbox, channel: string, since: Since | undefined): Promise<AnyReply> | AnyReply => {
+    const reply = entered(outbox, channel, since);
+    // Counted once the subscription took effect (a catch-up that fails never counts).
+    if (reply instanceof Promise) {
+      return reply.then((r) => {
+        audience?.join(outbox, channel);
+        return r;
+      });
+    }
+    audience?.join(outbox, channel);
+    return reply;
+  };
+  const entered = (outbox: Outbox, channel: string, since: Since | undefined): Promise<AnyReply> | AnyReply => {
     const topic = hub.topic(channel);
     const history = hub.history(channel);
     if (history === undefined) {
@@ -73,6 +92,7 @@ export function createSubscriber(hub: Hub, bus: Bus, registry: ChannelRegistry, 
       const topic = hub.topic(channel);
       outbox.unsubscribe(topic);
       recovery.leave(outbox, topic);
+      audience?.leave(outbox, channel);
       void bus.unsubscribe(topic);
       registry.release(hub.path, channel);
     },

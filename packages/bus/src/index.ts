@@ -17,8 +17,27 @@ export {
   type StreamPosition,
 } from "./bus.js";
 export { createMemoryBus, type MemoryBusOptions } from "./bus-memory.js";
-export { createRedisBus, type RedisBus, type RedisBusOptions } from "./bus-redis.js";
+export { createRedisBus, type RedisAccess, type RedisBus, type RedisBusOptions, type RedisCompanion } from "./bus-redis.js";
+export { createRedisEventQueue, type RedisEventQueueOptions, webhookGroup } from "./event-queue-redis.js";
+export {
+  type AudienceEvent,
+  type AudienceEventName,
+  type AudienceObserver,
+  type AudienceUser,
+  audienceEventNames,
+  type ClusterAudience,
+  type DescribeTopic,
+  type EventBatch,
+  type EventQueue,
+  type EventSink,
+  type NodeDirectory,
+  type PresenceFrames,
+  type TopicDescription,
+} from "./presence.js";
+export { createMemoryAudience, createMemoryEventQueue, type MemoryAudienceOptions } from "./presence-memory.js";
+export { createRedisAudience, type RedisAudienceOptions } from "./presence-redis.js";
 export type { RedisBusPhase, RedisBusState } from "./redis-bus-state.js";
+export { createMemoryDirectory, createRedisDirectory } from "./redis-directory.js";
 export { RedisTimeoutError } from "./redis-link.js";
 export { defaultRedisPrefix } from "./redis-names.js";
 export {

@@ -38,6 +38,8 @@ export interface RedisCommands {
   zscore(key: string, member: string): Promise<string | null>;
   /** EVAL of a script with its keys and arguments. */
   evalScript(script: string, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown>;
+  /** Any other command (streams, EVALSHA, SET with options), routed by its keys on a Cluster. */
+  call(command: string, args: readonly (string | number)[]): Promise<unknown>;
 }
 
 /**
@@ -171,6 +173,7 @@ export function redisCommands(cmd: Redis | Cluster, timeoutMs: number): RedisCom
     zaddAll: (key, score, members) => timed(cmd.zadd(key, ...members.flatMap((m) => [score, m])), "ZADD"),
     zscore: (key, member) => timed(cmd.zscore(key, member), "ZSCORE"),
     evalScript: (script, keys, args) => timed(cmd.eval(script, keys.length, ...keys, ...args), "EVAL"),
+    call: (command, args) => timed(cmd.call(command, ...args), command),
   };
 }
 

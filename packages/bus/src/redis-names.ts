@@ -1,3 +1,5 @@
+import { hashSlot, tagForSlot } from "./redis-slot.js";
+
 /** The prefix every Redis key and channel of Rocket starts with. */
 export const defaultRedisPrefix = "rocket:";
 
@@ -33,6 +35,26 @@ export interface RedisNames {
   heartbeat(node: string): string;
   /** Set of the nodes that keep a heartbeat: `rocket:nodes`. */
   readonly nodes: string;
+  /**
+   * Hash of a topic's users, cluster-wide (user -> connections): `rocket:presence-users:{<topic>}`
+   * when the topic keeps history. It lives in the slot of the topic's pub/sub channel, so that
+   * one script updates it and publishes `join`/`leave` there: for a topic without history
+   * `{rocket:msg:<topic>}:presence-users` (or, for the rare name whose braces forbid that, a
+   * tag found for the slot).
+   */
+  presenceUsers(topic: string, history: boolean): string;
+  /** Hash of each node's part of a topic's audience (`m\n<member>\n<user>`, `c\n<member>`, `n`), beside {@link presenceUsers}. */
+  presenceMembers(topic: string, history: boolean): string;
+  /** Set of the audience members (one per node and life): `rocket:presence:members`. */
+  readonly presenceMemberList: string;
+  /** A member's lease, kept alive by its node: `rocket:presence:lease:<member>`. */
+  presenceLease(member: string): string;
+  /** Set of the topics a member has a part in: `rocket:presence:topics:<member>`. */
+  presenceTopics(member: string): string;
+  /** Lock of the node removing what a gone member left: `rocket:presence:reaper:<member>`. */
+  presenceReaper(member: string): string;
+  /** Stream of audience events for webhooks (consumer group `rocket`): `rocket:webhooks`. */
+  readonly webhooks: string;
 }
 
 export function redisNames(prefix = defaultRedisPrefix): RedisNames {
@@ -47,7 +69,22 @@ export function redisNames(prefix = defaultRedisPrefix): RedisNames {
     canary: (node) => `${prefix}canary:${node}`,
     heartbeat: (node) => `${prefix}node:${node}`,
     nodes: `${prefix}nodes`,
+    presenceUsers: (topic, history) => besideChannel(prefix, topic, history, "presence-users"),
+    presenceMembers: (topic, history) => besideChannel(prefix, topic, history, "presence-nodes"),
+    presenceMemberList: `${prefix}presence:members`,
+    presenceLease: (member) => `${prefix}presence:lease:${member}`,
+    presenceTopics: (member) => `${prefix}presence:topics:${member}`,
+    presenceReaper: (member) => `${prefix}presence:reaper:${member}`,
+    webhooks: `${prefix}webhooks`,
   };
+}
+
+/** A key named for `topic` in the Cluster slot of the topic's pub/sub channel (see {@link RedisNames.presenceUsers}). */
+function besideChannel(prefix: string, topic: string, history: boolean, what: string): string {
+  const channel = history ? `${prefix}msg:{${topic}}` : `${prefix}msg:${topic}`;
+  const slot = hashSlot(channel);
+  for (const key of [`${prefix}${what}:{${topic}}`, `{${channel}}:${what}`]) if (hashSlot(key) === slot) return key;
+  return `${prefix}${what}:{${tagForSlot(slot)}}:${topic}`;
 }
 
 const ascii = /^[\x00-\x7f]*$/;

@@ -29,3 +29,17 @@ function crcTable(): Uint16Array {
   }
   return t;
 }
+
+const slotTags = new Map<number, string>();
+
+/** A short hash tag whose slot is `slot`: found by trying `0`, `1`, `2`, … (a few thousand at most), then kept. */
+export function tagForSlot(slot: number): string {
+  let tag = slotTags.get(slot);
+  if (tag !== undefined) return tag;
+  for (let i = 0; ; i++) {
+    if (hashSlot(String(i)) !== slot) continue;
+    tag = String(i);
+    slotTags.set(slot, tag);
+    return tag;
+  }
+}

@@ -5,6 +5,7 @@ import {
   ErrorCode,
   encodeCommand,
   type FrameExtras,
+  type PresenceUser,
   parseServerFrame,
   type Reply,
   ServerEvent,
@@ -294,6 +295,21 @@ export class RocketClient {
         position: positionOf(extras),
         ...(typeof recovered === "boolean" ? { recovered } : {}),
       };
+    });
+  }
+
+  /**
+   * The users (tokens' `sub`) subscribed to a channel with Presence, cluster-wide, with
+   * their connections; none on a channel without Presence. Needs the `presence` right (or
+   * read-only access with a secret). The channel's `__join`/`__leave` events come to
+   * handlers like any other (`on(channel, "__join", …)`).
+   */
+  presence(channel: string): Promise<PresenceUser[]> {
+    return this.#request(encodeCommand({ type: "presence", channel }), true, (_reply, extras) => {
+      const raw = Array.isArray(extras.users) ? (extras.users as Record<string, unknown>[]) : [];
+      return raw.flatMap((u) =>
+        typeof u.user === "string" && typeof u.connections === "number" ? [{ user: u.user, connections: u.connections }] : [],
+      );
     });
   }
 

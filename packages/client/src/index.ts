@@ -1,3 +1,4 @@
+export type { PresenceUser } from "@rocket/protocol";
 export { type BackoffOptions, backoffDelay } from "./backoff.js";
 export { type ConnectionState, RocketClient, type StateChange, type Unsubscribed } from "./client.js";
 export { ClientErrorCode, RocketError, type RocketErrorCode, type RocketErrorOptions } from "./errors.js";

@@ -71,6 +71,11 @@ export const CloseCode = {
    */
   TooManyAuthFailures: 4501,
   /**
+   * The application's backend closed every connection of this user (`POST /api/disconnect`).
+   * Do not reconnect without changing something: a new token, say, once the backend allows it.
+   */
+  DisconnectedByApplication: 4503,
+  /**
    * History lost on a channel this connection subscribed to (Redis lost it, or the node
    * missed more than the channel keeps): reconnect and resubscribe with `since`; the reply
    * says `"recovered":false`.

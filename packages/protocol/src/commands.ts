@@ -52,6 +52,15 @@ export interface HistoryCommand {
   readonly since?: StreamPosition;
 }
 
+/**
+ * `{"presence":{"channel":"C"}}`: the users (tokens' `sub`) subscribed to a channel with
+ * Presence, cluster-wide, with their connection counts.
+ */
+export interface PresenceCommand {
+  readonly type: "presence";
+  readonly channel: unknown;
+}
+
 /** `{"unsubscribe":{"channel":"C"}}` */
 export interface UnsubscribeCommand {
   readonly type: "unsubscribe";
@@ -86,7 +95,8 @@ export type Command =
   | PublishCommand
   | LogoutCommand
   | DisconnectCommand
-  | HistoryCommand;
+  | HistoryCommand
+  | PresenceCommand;
 
 export type CommandType = Command["type"];
 
@@ -99,6 +109,7 @@ export const commandTypes: readonly CommandType[] = [
   "logout",
   "disconnect",
   "history",
+  "presence",
 ];
 
 /** A frame that could not be decoded into a command. */
@@ -114,6 +125,12 @@ export type Decoded = Command | DecodeError;
 
 /** Replies: `{"ok":true}` or `{"err":"code"}`. */
 export type Reply = { readonly ok: true } | { readonly err: ErrorCode };
+
+/** One user of a channel with Presence: its id (a token's `sub`) and its connections subscribed to the channel. */
+export interface PresenceUser {
+  readonly user: string;
+  readonly connections: number;
+}
 
 /** The frame every subscriber of a channel receives. */
 export interface Delivery {

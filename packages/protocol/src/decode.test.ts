@@ -34,6 +34,8 @@ describe("decode", () => {
       limit: 5,
       since: { offset: 0, epoch: "e" },
     });
+    expect(decode('{"presence":{"channel":"C"}}')).toEqual({ type: "presence", channel: "C" });
+    expect(decode('{"presence":"C"}')).toMatchObject({ type: "error", code: "invalid_data" });
     expect(decode('{"logout":true}')).toEqual({ type: "logout" });
     expect(decode('{"disconnect":true}')).toEqual({ type: "disconnect" });
   });

@@ -71,6 +71,7 @@ export function decode(frame: string | Uint8Array | ArrayBuffer, options: Decode
       return since === undefined ? invalidData : { type: name, channel: body.channel, since };
     }
     case "unsubscribe":
+    case "presence":
       if (!isObject(body)) return invalidData;
       return { type: name, channel: body.channel };
     case "history": {

@@ -15,7 +15,7 @@ const command: fc.Arbitrary<Command> = fc.oneof(
   }),
   fc.record({ type: fc.constant("auth" as const), token: fc.string({ unit: "binary", minLength: 1 }) }),
   fc.record({
-    type: fc.constantFrom("subscribe" as const, "unsubscribe" as const),
+    type: fc.constantFrom("subscribe" as const, "unsubscribe" as const, "presence" as const),
     // -0 has no JSON text of its own: it comes back as 0
     channel: fc.oneof(
       fc.string({ unit: "binary" }),
@@ -50,6 +50,7 @@ describe("encodeCommand", () => {
     );
     expect(encodeCommand({ type: "subscribe", channel: "C" })).toBe('{"subscribe":{"channel":"C"}}');
     expect(encodeCommand({ type: "unsubscribe", channel: "C" })).toBe('{"unsubscribe":{"channel":"C"}}');
+    expect(encodeCommand({ type: "presence", channel: "C" })).toBe('{"presence":{"channel":"C"}}');
     expect(encodeCommand({ type: "publish", event: "E", channel: "C", data: { foo: "bar" } })).toBe(
       '{"publish":{"event":"E","channel":"C","data":{"foo":"bar"}}}',
     );

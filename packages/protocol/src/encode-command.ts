@@ -32,6 +32,8 @@ export function encodeCommand(command: CommandToSend): string {
       return JSON.stringify({ subscribe: { channel: command.channel, since: command.since } });
     case "unsubscribe":
       return JSON.stringify({ unsubscribe: { channel: command.channel } });
+    case "presence":
+      return JSON.stringify({ presence: { channel: command.channel } });
     case "publish": {
       const data = command.dataJson ?? JSON.stringify(command.data) ?? "null";
       return `{"publish":{"event":${JSON.stringify(command.event)},"channel":${JSON.stringify(command.channel)},"data":${data}}}`;

@@ -1,5 +1,5 @@
 import { type ErrorCode, errorCodes } from "./codes.js";
-import type { Reply, StreamPosition } from "./commands.js";
+import type { PresenceUser, Reply, StreamPosition } from "./commands.js";
 
 /** `{"ok":true}`, the reply to every successful command. */
 export const okReply = '{"ok":true}';
@@ -85,4 +85,10 @@ export function encodeHistoryReply(
   });
   out.set(tail, at);
   return out;
+}
+
+/** The reply to `presence`: `{"ok":true,"users":[{"user":"alice","connections":2},…]}`. */
+export function encodePresenceReply(users: readonly PresenceUser[]): string {
+  const list = users.map((u) => `{"user":${JSON.stringify(u.user)},"connections":${u.connections}}`);
+  return `{"ok":true,"users":[${list.join(",")}]}`;
 }

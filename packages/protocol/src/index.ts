@@ -1,4 +1,33 @@
 export {
+  type ApiBatchRequest,
+  type ApiBatchResponse,
+  type ApiChannel,
+  type ApiChannelsResponse,
+  type ApiDisconnectRequest,
+  type ApiDisconnectResponse,
+  type ApiError,
+  ApiErrorCode,
+  ApiPath,
+  type ApiPresenceResponse,
+  type ApiPublication,
+  type ApiPublishResult,
+  apiErrorCodes,
+  apiErrorStatus,
+  type Decoded as DecodedApiBody,
+  type DecodedPublication,
+  decodeApiBatch,
+  decodeApiDisconnect,
+  decodeApiPublish,
+  defaultApiHub,
+  maxBatchBodyBytes,
+  maxBatchPublications,
+  type WebhookBody,
+  type WebhookEvent,
+  type WebhookEventName,
+  webhookEvents,
+  webhookSignatureHeader,
+} from "./api.js";
+export {
   type Capabilities,
   isChannelPattern,
   type ParsedCapabilities,
@@ -20,6 +49,8 @@ export {
   type DisconnectCommand,
   type HistoryCommand,
   type LogoutCommand,
+  type PresenceCommand,
+  type PresenceUser,
   type PublishCommand,
   type Reply,
   type SecretAuthCommand,
@@ -44,6 +75,7 @@ export {
   encodeDelivery,
   encodeDeliveryHead,
   encodeHistoryReply,
+  encodePresenceReply,
   encodeReply,
   encodeSubscribeReply,
   errorReply,
@@ -51,6 +83,7 @@ export {
 } from "./encode.js";
 export { type CommandToSend, encodeCommand, type PublishToSend } from "./encode-command.js";
 export { JsonByte } from "./json-bytes.js";
+export { type RawMember, rawMembers } from "./json-members.js";
 export {
   type CloseCodeLabel,
   closeCodeLabel,
@@ -61,4 +94,11 @@ export {
   rateLimitLabels,
 } from "./metric-labels.js";
 export { type FrameExtras, parseServerFrame, type ServerFrame } from "./parse-server-frame.js";
-export { encodeUnsubscribed, isReservedEvent, reservedEventPrefix, ServerEvent } from "./server-events.js";
+export {
+  encodePresenceEvent,
+  encodeUnsubscribed,
+  isReservedEvent,
+  presenceFrameParts,
+  reservedEventPrefix,
+  ServerEvent,
+} from "./server-events.js";

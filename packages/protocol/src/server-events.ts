@@ -14,6 +14,13 @@ export const ServerEvent = {
    * allows it). `data` is `{"reason": <error code>}`. Only token sessions receive it.
    */
   Unsubscribed: "__unsubscribed",
+  /**
+   * On a channel with Presence: a user's first connection subscribed to the channel,
+   * anywhere in the cluster. `data` is `{"user": <the token's sub>}`.
+   */
+  Join: "__join",
+  /** On a channel with Presence: a user's last connection left the channel (or its gateway died). */
+  Leave: "__leave",
 } as const;
 export type ServerEvent = (typeof ServerEvent)[keyof typeof ServerEvent];
 
@@ -25,4 +32,26 @@ export function isReservedEvent(event: string): boolean {
 /** `{"event":"__unsubscribed","channel":C,"data":{"reason":R}}` */
 export function encodeUnsubscribed(channel: string, reason: ErrorCode): string {
   return encodeDelivery(ServerEvent.Unsubscribed, channel, `{"reason":${JSON.stringify(reason)}}`);
+}
+
+/**
+ * The two pieces around a user id in a `__join` or `__leave` frame of `channel`: the frame
+ * is `head + JSON.stringify(user) + tail`, so that whoever publishes it (a Redis script)
+ * needs only the user's JSON text.
+ */
+export function presenceFrameParts(
+  event: typeof ServerEvent.Join | typeof ServerEvent.Leave,
+  channel: string,
+): { readonly head: string; readonly tail: string } {
+  return { head: `{"event":${JSON.stringify(event)},"channel":${JSON.stringify(channel)},"data":{"user":`, tail: "}}" };
+}
+
+/** `{"event":"__join"|"__leave","channel":C,"data":{"user":U}}` */
+export function encodePresenceEvent(
+  event: typeof ServerEvent.Join | typeof ServerEvent.Leave,
+  channel: string,
+  user: string,
+): string {
+  const { head, tail } = presenceFrameParts(event, channel);
+  return head + JSON.stringify(user) + tail;
 }
