@@ -10,6 +10,8 @@ const chaos = [
   "test/faults/cluster-failover.int.test.ts",
   "test/faults/outage-commands.int.test.ts",
   "test/faults/silent-subscription.int.test.ts",
+  "test/faults/sentinel-failover.int.test.ts",
+  "test/faults/partition.int.test.ts",
   "test/gateway/drain.int.test.ts",
   "test/history/node-gaps.int.test.ts",
   "test/history/rolling-restart.int.test.ts",

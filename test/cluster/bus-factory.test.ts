@@ -23,6 +23,7 @@ describe("createBus", () => {
     ["redis://127.0.0.1:1", "redis"],
     ["rediss://127.0.0.1:1/2", "redis"],
     ["redis+cluster://127.0.0.1:1,127.0.0.1:2", "redis-cluster"],
+    ["redis+sentinel://127.0.0.1:1,127.0.0.1:2/mymaster", "redis-sentinel"],
   ])("picks the Redis bus for %s", async (url, kind) => {
     const { bus, registry } = createBus(options(url));
     expect(bus.kind).toBe(kind);

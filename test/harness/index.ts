@@ -16,4 +16,5 @@ export {
 } from "./raw-websocket.js";
 export { type RedisProc, redisCli, startRedis } from "./redis.js";
 export { type RedisClusterProc, startRedisCluster } from "./redis-cluster.js";
+export { type RedisSentinelProc, type SentinelProc, startRedisSentinel } from "./redis-sentinel.js";
 export { startTcpProxy, type TcpProxy } from "./tcp-proxy.js";

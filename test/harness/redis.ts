@@ -1,8 +1,10 @@
+import { execFile } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "./ports.js";
 import { type Proc, startProcess } from "./process.js";
+import { requireProgram } from "./programs.js";
 
 export interface RedisProc {
   readonly port: number;
@@ -69,11 +71,21 @@ export async function startRedis(extraArgs: readonly string[] = []): Promise<Red
   return redis;
 }
 
-/** Runs `redis-cli -p PORT args...`, resolving with trimmed stdout. */
-export async function redisCli(port: number, args: readonly string[]): Promise<string> {
-  const proc = startProcess("redis-cli", ["-h", "127.0.0.1", "-p", String(port), ...args]);
-  const { code } = await proc.exited;
-  const out = proc.lines.filter((l) => !proc.stderr.includes(l)).join("\n");
-  if (code !== 0) throw new Error(`redis-cli ${args.join(" ")} exited ${code}: ${proc.stderr.join("\n")}`);
-  return out.trim();
+/**
+ * Runs `redis-cli -p PORT args...`, resolving with trimmed stdout. Read whole, once the
+ * output is closed: a process's exit can come before the last of its output has been read,
+ * and a reply read short (empty) misleads every wait built on it.
+ */
+export function redisCli(port: number, args: readonly string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      requireProgram("redis-cli"),
+      ["-h", "127.0.0.1", "-p", String(port), ...args],
+      { maxBuffer: 64 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        if (err) reject(new Error(`redis-cli ${args.join(" ")} failed (${err.code ?? err.signal}): ${stderr.trim()}`));
+        else resolve(stdout.trim());
+      },
+    );
+  });
 }

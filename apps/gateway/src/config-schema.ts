@@ -277,7 +277,7 @@ export const configKeys = {
     env: "ROCKET_REDIS_URL",
     flag: "--redis <url>",
     default: "none",
-    help: "Redis for cluster mode: redis://, rediss://, or redis+cluster://host:port,host:port",
+    help: "Redis for cluster mode: redis://, rediss://, redis+cluster://host:port,host:port, or redis+sentinel://host:port,host:port/MASTER_NAME",
     schema: redisUrl,
   }),
   LogLevel: key({

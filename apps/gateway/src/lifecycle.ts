@@ -21,6 +21,17 @@ export interface LifecycleDeps {
   readonly afterDrain: () => Promise<void>;
 }
 
+/** uWS's `ListenOptions.LIBUS_LISTEN_EXCLUSIVE_PORT` (a declared enum: no value to import at run time). */
+const exclusivePort = 1;
+
+/** uWS's native `listen` with a host and options. */
+type ListenWithOptions = (
+  host: string,
+  port: number,
+  options: number,
+  callback: (token: us_listen_socket | false) => void,
+) => unknown;
+
 /** An app and the port it listens on (0 picks a free one). */
 export interface Listener {
   readonly app: TemplatedApp;
@@ -57,9 +68,17 @@ export function createLifecycle(deps: LifecycleDeps): Lifecycle {
   let state: GatewayState = "created";
   let shutdownPromise: Promise<void> | undefined;
 
+  /**
+   * Listens with SO_REUSEADDR alone (`LIBUS_LISTEN_EXCLUSIVE_PORT`): a gateway restarted on
+   * its port at once binds although the old process's connections linger in TIME_WAIT, while
+   * a second live gateway on the same port is refused. uWS's default adds SO_REUSEPORT, with
+   * which the kernel would share the port between two live gateways without a word. The
+   * native `listen` takes (host, port, options, callback); its typings list options only
+   * without a host.
+   */
   const listen = ({ app, port, closeOnDrain }: Listener) =>
     new Promise<number>((resolve, reject) => {
-      app.listen(deps.host, port, (token) => {
+      (app.listen as unknown as ListenWithOptions).call(app, deps.host, port, exclusivePort, (token) => {
         if (!token) return reject(new Error(`cannot listen on ${deps.host}:${port} (in use, or not an address of this host)`));
         listenSockets.push({ token, closeOnDrain });
         resolve(uws.us_socket_local_port(token));

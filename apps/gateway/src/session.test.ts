@@ -162,6 +162,65 @@ describe("Session", () => {
     expect(s.sent).toEqual(['{"ok":true}']);
   });
 
+  it("answers a repeat of a subscribe in flight with that subscribe's outcome, in order, never an early ok", async () => {
+    const subscribed = gate();
+    const memory = createMemoryBus();
+    let calls = 0;
+    const failing: Bus = {
+      ...memory,
+      subscribe: () => {
+        calls += 1;
+        return subscribed.opened.then(() => Promise.reject(new Error("no answer")));
+      },
+    };
+    const s = setup(failing);
+    s.send({ auth: { access: "read-only", secret: "" } });
+    s.send({ subscribe: { channel: "c" } });
+    s.send({ subscribe: { channel: "c" } });
+    await s.settle();
+    expect(s.sent).toEqual(['{"ok":true}']);
+    subscribed.open();
+    await s.until(() => s.sent.length === 3);
+    expect(s.sent).toEqual(['{"ok":true}', '{"err":"unavailable"}', '{"err":"unavailable"}']);
+    expect(calls).toBe(1);
+    // Failed: the next subscribe is a new one.
+    s.send({ subscribe: { channel: "c" } });
+    await s.until(() => s.sent.length === 4);
+    expect(calls).toBe(2);
+  });
+
+  it("gives back only what a subscribe took: an unsubscribe while it fails, then a new subscribe", async () => {
+    const counts = new Map<string, number>();
+    const first = gate();
+    const memory = createMemoryBus();
+    let calls = 0;
+    const counting: Bus = {
+      ...memory,
+      subscribe: async (t) => {
+        calls += 1;
+        if (calls === 1) {
+          await first.opened;
+          throw new Error("no answer");
+        }
+        counts.set(t, (counts.get(t) ?? 0) + 1);
+      },
+      unsubscribe: async (t) => {
+        counts.set(t, (counts.get(t) ?? 0) - 1);
+      },
+    };
+    const s = setup(counting);
+    s.send({ auth: { access: "read-only", secret: "" } });
+    s.send({ subscribe: { channel: "c" } });
+    s.send({ unsubscribe: { channel: "c" } });
+    s.send({ subscribe: { channel: "c" } });
+    first.open();
+    await s.until(() => s.sent.length === 4);
+    expect(s.sent).toEqual(['{"ok":true}', '{"err":"unavailable"}', '{"ok":true}', '{"ok":true}']);
+    // The failed subscribe took nothing and gave nothing back; the second holds one reference.
+    expect(Object.fromEntries(counts)).toEqual({ "/:c": 1 });
+    expect(s.topics).toEqual(new Set(["/:c"]));
+  });
+
   it("closes with 1000 after replying ok to disconnect, and ignores later frames", async () => {
     const s = setup();
     s.send({ disconnect: true });

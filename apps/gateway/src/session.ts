@@ -65,6 +65,16 @@ const maxTimerMs = 2 ** 31 - 1;
 type Held = Command | Reply;
 
 /**
+ * One channel the client subscribed to and has not left: `joining` while its subscribe is
+ * in flight (a repeat of it gets `repeat`, its outcome, in order after it), `joined` once the
+ * subscriber holds it (only then does leaving give anything back).
+ */
+interface Membership {
+  state: "joining" | "joined";
+  readonly repeat: Promise<AnyReply>;
+}
+
+/**
  * One client connection's protocol state: its grant and channels. Frames enter here; commands
  * take effect in the order they arrive and their replies leave in that order (the outbox
  * keeps it); only bus I/O is asynchronous. A publish waits for an earlier
@@ -91,7 +101,7 @@ export class Session {
   /** Created when the hub has limits. */
   private readonly rates: ConnectionRates | undefined;
   /** Created with the first subscription. */
-  private channels: Set<string> | undefined;
+  private channels: Map<string, Membership> | undefined;
   /** The last pending subscribe/unsubscribe; later commands that depend on it chain after it. */
   private barrier: Promise<void> | undefined;
   /** `disconnect` was asked for: later frames are ignored. */
@@ -140,7 +150,9 @@ export class Session {
   /** Unsubscribes from every channel. */
   private leaveAll(): void {
     const release = () => {
-      for (const channel of this.channels ?? []) this.context.subscriber.unsubscribe(this.outbox, channel);
+      for (const [channel, membership] of this.channels ?? []) {
+        if (membership.state === "joined") this.context.subscriber.unsubscribe(this.outbox, channel);
+      }
       this.channels = undefined;
     };
     // A subscribe still in flight takes its bus reference when it settles: release after it.
@@ -187,20 +199,31 @@ export class Session {
     if (!this.grant.canSubscribe(typeof rawChannel === "string" ? rawChannel : "")) return this.outbox.push(accessDenied);
     const channel = checkChannelName(rawChannel);
     if (channel === ErrorCode.InvalidChannelName) return this.rejectName(rawChannel);
-    if (this.channels?.has(channel)) return this.outbox.push(ok);
+    const existing = this.channels?.get(channel);
+    // Subscribing twice is one subscription: a repeat while the first is in flight gets its
+    // outcome, never an ok before the subscription is in place.
+    if (existing?.state === "joining") return this.replyLater(existing.repeat);
+    if (existing !== undefined) return this.outbox.push(ok);
     const most = this.context.limits?.subscriptionsPerConnection;
     if (most !== undefined && !this.grant.trusted && (this.channels?.size ?? 0) >= most) {
       this.context.hub.counters.limit(LimitLabel.Subscriptions);
       return this.outbox.push(limitExceeded);
     }
-    this.channels ??= new Set();
-    this.channels.add(channel);
+    let settled: (repeat: AnyReply) => void = noop;
+    const membership: Membership = { state: "joining", repeat: new Promise((resolve) => (settled = resolve)) };
+    this.channels ??= new Map();
+    this.channels.set(channel, membership);
     const op = this.afterBarrier(() =>
       this.context.subscriber.subscribe(this.outbox, channel, since).then(
-        (reply) => reply,
+        (reply) => {
+          membership.state = "joined";
+          settled(ok);
+          return reply;
+        },
         (err: unknown) => {
-          this.channels?.delete(channel);
+          if (this.channels?.get(channel) === membership) this.channels.delete(channel);
           this.context.hub.logger.debug({ err, what: "subscribe" }, "bus operation failed");
+          settled(unavailable);
           return unavailable;
         },
       ),
@@ -211,10 +234,14 @@ export class Session {
 
   private unsubscribe(rawChannel: unknown): void {
     const channel = checkChannelName(rawChannel);
-    if (channel === ErrorCode.InvalidChannelName || !this.channels?.has(channel)) return this.outbox.push(ok);
+    if (channel === ErrorCode.InvalidChannelName) return this.outbox.push(ok);
+    const membership = this.channels?.get(channel);
+    if (membership === undefined) return this.outbox.push(ok);
+    // Left now: a subscribe after this is a new one, after this unsubscribe.
+    this.channels?.delete(channel);
     const leave = (): Reply => {
-      this.channels?.delete(channel);
-      this.context.subscriber.unsubscribe(this.outbox, channel);
+      // The subscribe before it has settled by now (the barrier): give back what it took.
+      if (membership.state === "joined") this.context.subscriber.unsubscribe(this.outbox, channel);
       return ok;
     };
     if (this.barrier === undefined) return this.outbox.push(leave());
@@ -322,11 +349,11 @@ export class Session {
     this.armExpiry(check.expiresAtMs);
     // Channels the new token no longer allows stop at once: nothing of theirs follows the ok.
     const dropped: string[] = [];
-    for (const channel of this.channels ?? []) {
+    for (const [channel, membership] of this.channels ?? []) {
       if (grant.canSubscribe(channel)) continue;
       dropped.push(channel);
       this.channels?.delete(channel);
-      this.context.subscriber.unsubscribe(this.outbox, channel);
+      if (membership.state === "joined") this.context.subscriber.unsubscribe(this.outbox, channel);
     }
     counters.auth(AuthMethod.Token, AuthResult.Ok);
     this.outbox.fill(ticket, ok);

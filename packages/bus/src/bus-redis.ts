@@ -24,7 +24,7 @@ import { createHeartbeat, type Heartbeat } from "./redis-heartbeat.js";
 import type { LinkEvents, RedisCommands, RedisLink } from "./redis-link.js";
 import { createClusterLink } from "./redis-link-cluster.js";
 import { createSingleLink } from "./redis-link-single.js";
-import { channelKey, type RedisNames, redisNames } from "./redis-names.js";
+import { type RedisNames, redisNames } from "./redis-names.js";
 import type { RestoreStep } from "./redis-restore.js";
 import type { HistoryKeys } from "./redis-scripts.js";
 import { createSubscriptions, type Subscriptions } from "./redis-subscriptions.js";
@@ -32,7 +32,7 @@ import type { RedisTarget } from "./redis-url.js";
 
 /** What `createRedisBus` takes beyond every bus's options. */
 export interface RedisBusOptions extends BusOptions {
-  /** Where Redis is: one server or a Cluster's seed nodes (see `parseRedisUrl`). */
+  /** Where Redis is: one server, a Cluster's seed nodes, or Sentinels (see `parseRedisUrl`). */
   readonly target: RedisTarget;
   /** Longest wait for Redis to confirm a publish or subscribe before "unavailable". */
   readonly publishTimeoutMs: number;
@@ -64,13 +64,13 @@ export interface RedisCompanion {
 export interface RedisAccess {
   readonly commands: RedisCommands;
   readonly names: RedisNames;
-  /** Whether Redis can be asked now (the bus is ready); companions fail fast otherwise. */
+  /** Whether Redis can be asked now (the bus is ready on every shard); companions fail fast otherwise. */
   isReady(): boolean;
 }
 
 /** The Redis bus: a {@link Bus}, plus a place for the companions that share its connections. */
 export interface RedisBus extends Bus {
-  readonly kind: "redis" | "redis-cluster";
+  readonly kind: "redis" | "redis-cluster" | "redis-sentinel";
   readonly state: RedisBusState;
   /** Attaches a companion: it shares the command connection and takes part in every restore. */
   attach(companion: RedisCompanion): RedisAccess;
@@ -89,19 +89,24 @@ export interface RedisBus extends Bus {
  * reads back what a pub/sub hiccup cost it (redis-gap-fill.ts), and reports a gap it cannot
  * fill to the gap handler.
  *
- * A publish is acknowledged only while the bus is `ready` (redis-bus-state.ts): connected,
- * every local subscription confirmed by Redis on the current subscriber connection, and,
- * after Redis came back from an outage, every peer seen before it resubscribed too (see
- * redis-heartbeat.ts). Delivery is at most once: Redis pub/sub keeps nothing for a
- * subscriber that is away. A rejected publish means "outcome unknown": a timed-out one may
- * still be delivered.
+ * A publish is acknowledged only while the shard that owns its channel is `ready`
+ * (redis-bus-state.ts): connected, every local subscription of the shard confirmed by Redis
+ * on its current subscriber connection, and, after its server came back from an outage or
+ * was replaced, every peer seen before resubscribed there too (see redis-heartbeat.ts); and
+ * only if the shard is still in that same state when Redis answers: an answer that comes
+ * after the shard's subscriber connection was lost may concern a message this node's
+ * subscribers never get, so it is "unavailable". Each shard (a Cluster master) stands on its
+ * own: a master failing over leaves the others' channels served. A subscribe is accepted on
+ * the same condition and answered once Redis confirmed the subscription after it was asked.
+ * Delivery is at most once: Redis pub/sub keeps nothing for a subscriber that is away. A
+ * rejected publish means "outcome unknown": a timed-out one may still be delivered.
  */
 export function createRedisBus(options: RedisBusOptions): RedisBus {
   return new RedisPubSubBus(options);
 }
 
 class RedisPubSubBus implements RedisBus {
-  readonly kind: "redis" | "redis-cluster";
+  readonly kind: "redis" | "redis-cluster" | "redis-sentinel";
   private deliver: DeliverFn = dropDelivery;
   private gap: GapFn = ignoreGap;
   /** The epoch a publish or read starts a history with when the topic has none; renewed once used. */
@@ -126,24 +131,20 @@ class RedisPubSubBus implements RedisBus {
     const events: LinkEvents = {
       message: (channel, payload) => this.receive(channel, payload),
       commandsChanged: (up) => this.machine.commandsChanged(up),
-      subscriberChanged: (up) => this.machine.subscriberChanged(up),
+      subscriberChanged: (shard, up) => this.machine.subscriberChanged(shard, up),
+      topologyChanged: () => this.machine.topologyChanged(),
       error: (err, connection) => this.machine.error(err, connection),
-      resubscribed: (channels) => {
-        const tracks = channels.flatMap((channel) => this.subscriptions.byKey.get(channelKey(channel))?.track ?? []);
-        this.filler.resume(tracks);
-      },
     };
     const link =
-      target.kind === "redis"
-        ? createSingleLink(target, { timeoutMs, node, events })
-        : createClusterLink(target, { timeoutMs, node, events });
+      target.kind === "redis-cluster"
+        ? createClusterLink(target, { timeoutMs, node, events })
+        : createSingleLink(target, { timeoutMs, node, events });
     const subscriptions = createSubscriptions({
       names,
       link,
       timeoutMs,
-      generation: () => this.machine.subscriberGeneration(),
+      accepting: (shard) => this.machine.accepting(shard) !== undefined,
       onCountChanged: (count) => observer?.subscribedTopics?.(count),
-      onUnsubscribeFailed: (err) => logger?.debug({ err }, "unsubscribe failed"),
     });
     const heartbeat = createHeartbeat({ names, commands: link.commands, node, ttlMs: heartbeatIntervalMs * 3 });
     const canary = createCanary(link, options.canaryTimeoutMs ?? 1000);
@@ -161,6 +162,7 @@ class RedisPubSubBus implements RedisBus {
       canaryIntervalMs: options.canaryIntervalMs ?? 1000,
       observer,
       logger,
+      resubscribed: (entries) => this.filler.resume(entries.flatMap((entry) => entry.track ?? [])),
     });
     this.kind = link.kind;
     this.names = names;
@@ -188,7 +190,7 @@ class RedisPubSubBus implements RedisBus {
     // the pub/sub hiccup cost, read back once resubscribed.
     this.steps.push(
       { name: "history scripts", run: () => link.scripts.reload() },
-      { name: "history", run: async () => this.filler.resume(this.subscriptions.tracks()) },
+      { name: "history", run: async (shard) => this.filler.resume(this.subscriptions.tracks(shard)) },
     );
     const quietMs = options.quietCheckMs ?? 5000;
     this.quietTimer = setInterval(() => {
@@ -217,7 +219,11 @@ class RedisPubSubBus implements RedisBus {
   }
 
   subscribe(topic: string, history?: HistoryOptions): Promise<void> {
-    if (this.machine.closing) return Promise.reject(new BusUnavailableError("bus closed"));
+    const channel = history === undefined ? this.names.channel(topic) : this.names.historyChannel(topic);
+    const shard = this.link.shardOf(channel);
+    // Refused at once while the channel's shard is not ready, as a publish is.
+    if (this.machine.accepting(shard) === undefined)
+      return Promise.reject(new BusUnavailableError(this.machine.reasonFor(shard)));
     if (history === undefined || this.subscriptions.has(topic)) return this.subscriptions.acquire(topic);
     // The position before subscribing: whatever is published from here on arrives live or is read back.
     const keys = this.historyKeys(topic);
@@ -240,15 +246,23 @@ class RedisPubSubBus implements RedisBus {
 
   publish(topic: string, frame: Uint8Array): Promise<void> {
     const { observer } = this.options;
-    if (!this.machine.ready) {
+    const channel = this.names.channel(topic);
+    const shard = this.link.shardOf(channel);
+    const state = this.machine.accepting(shard);
+    if (state === undefined) {
       observer?.publishFailed?.();
-      const { reason } = this.machine.state;
-      return Promise.reject(new BusUnavailableError(this.machine.closing ? "bus closed" : `Redis not ready: ${reason}`));
+      return Promise.reject(new BusUnavailableError(this.machine.reasonFor(shard)));
     }
     const payload = wrapPlain(frame, nowMs());
     const started = performance.now();
-    return this.link.publish(this.names.channel(topic), payload).then(
+    return this.link.publish(channel, payload).then(
       () => {
+        // Redis answered after the shard's subscriber side changed (its connection lost, its
+        // server not answering): this node's subscribers may not have it. Outcome unknown.
+        if (!this.machine.still(state) || this.link.shardOf(channel) !== shard) {
+          observer?.publishFailed?.();
+          throw new BusUnavailableError("the channel's Redis shard changed while the publish was under way");
+        }
         observer?.publishAcked?.((performance.now() - started) / 1000);
       },
       (err: unknown) => {
@@ -258,12 +272,17 @@ class RedisPubSubBus implements RedisBus {
     );
   }
 
+  /**
+   * As {@link publish}, except that an answer after the shard's subscriber side changed is
+   * still acknowledged: the message is stored, and every node reads back what its
+   * subscription missed before delivering anything newer.
+   */
   publishWithHistory(topic: string, head: Uint8Array, history: HistoryOptions, format: PositionFormat): Promise<StreamPosition> {
     const { observer } = this.options;
-    if (!this.machine.ready) {
+    const shard = this.link.shardOf(this.names.historyChannel(topic));
+    if (this.machine.accepting(shard) === undefined) {
       observer?.publishFailed?.();
-      const { reason } = this.machine.state;
-      return Promise.reject(new BusUnavailableError(this.machine.closing ? "bus closed" : `Redis not ready: ${reason}`));
+      return Promise.reject(new BusUnavailableError(this.machine.reasonFor(shard)));
     }
     const started = performance.now();
     const epoch = this.epochCandidate;
@@ -289,7 +308,8 @@ class RedisPubSubBus implements RedisBus {
   }
 
   async history(topic: string, query: HistoryQuery, history: HistoryOptions): Promise<HistoryPage> {
-    if (!this.machine.ready) throw new BusUnavailableError(this.machine.closing ? "bus closed" : "Redis not ready");
+    const shard = this.link.shardOf(this.names.historyChannel(topic));
+    if (this.machine.accepting(shard) === undefined) throw new BusUnavailableError(this.machine.reasonFor(shard));
     const { since, limit } = query;
     const epoch = this.epochCandidate;
     let range: Awaited<ReturnType<typeof this.link.scripts.read>>;
@@ -341,6 +361,8 @@ class RedisPubSubBus implements RedisBus {
       this.canary.receive(key, payload);
       return;
     }
+    // Leaving: the node unsubscribed; what Redis still sends until it confirmed is nobody's.
+    if (entry.refs === 0) return;
     if (entry.track) {
       const envelope = readEnvelope(payload);
       if (envelope) this.filler.offer(entry.track, envelope);

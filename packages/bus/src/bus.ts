@@ -1,11 +1,11 @@
 /**
  * The message bus between gateway nodes. It carries opaque frame bytes per topic and knows
  * nothing of sockets or the wire protocol. Two implementations: in-process (one node) and
- * Redis (single Redis or Redis Cluster with sharded pub/sub).
+ * Redis (one server, found directly or through Sentinel, or Redis Cluster with sharded pub/sub).
  */
 export interface Bus {
   /** What carries the messages, for logs and `/readyz`. */
-  readonly kind: "memory" | "redis" | "redis-cluster";
+  readonly kind: "memory" | "redis" | "redis-cluster" | "redis-sentinel";
   /**
    * Registers the one handler of everything the bus delivers to this node, in bus order per
    * topic. Call it once, before the first subscribe; a second call throws. Messages that

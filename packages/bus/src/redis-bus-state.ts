@@ -1,16 +1,18 @@
 import type { BusObserver } from "./bus.js";
 import type { LinkEvents } from "./redis-link.js";
 import { RedisTimeoutError } from "./redis-link.js";
-import { type RestoreDeps, restore } from "./redis-restore.js";
+import { type RestoreDeps, restoreShard } from "./redis-restore.js";
+import type { TopicEntry } from "./redis-subscriptions.js";
 import { describeRedisTarget, type RedisTarget } from "./redis-url.js";
 
 /**
- * Where the Redis bus is. Only `ready` acknowledges publishes.
+ * Where the Redis bus is, as a whole (`/readyz`). Only `ready` answers 200.
  * - `connecting`: the command connection has never been up;
- * - `waiting`: a connection is missing (lost, or the subscriber not open yet);
- * - `restoring`: both are up; subscriptions, registry and heartbeat are being restored and
- *   the peers awaited (redis-restore.ts);
- * - `ready`;
+ * - `waiting`: a connection is missing (the commands', or a shard's subscriber connection:
+ *   lost, or not open yet);
+ * - `restoring`: every connection is up; on some shard subscriptions, registry and
+ *   heartbeat are being restored and the peers awaited (redis-restore.ts);
+ * - `ready`: every shard is;
  * - `closing`, `closed`.
  */
 export type RedisBusPhase = "connecting" | "waiting" | "restoring" | "ready" | "closing" | "closed";
@@ -21,22 +23,42 @@ export interface RedisBusState {
   readonly reason: string;
 }
 
+/**
+ * One shard as the bus sees it: a server, or a Cluster master. Publishes and subscribes on
+ * its channels are accepted only while it is `ready` and the command connection is up. A
+ * state is never changed in place: every transition makes a new one, so a publish holds the
+ * one it started under and is acknowledged only while that is still the shard's state.
+ */
+export interface ShardState {
+  readonly shard: string;
+  readonly phase: "waiting" | "restoring" | "ready";
+  readonly reason: string;
+  /** The subscriber connection's generation; undefined while it is down. */
+  readonly gen: number | undefined;
+}
+
 export interface BusStateDeps extends RestoreDeps {
   readonly target: RedisTarget;
   readonly observer: BusObserver | undefined;
   readonly heartbeatIntervalMs: number;
   readonly canaryIntervalMs: number;
+  /** Topics subscribed again at another shard after a slot move: what they missed is read back. */
+  readonly resubscribed: (entries: readonly TopicEntry[]) => void;
 }
 
+const waitingForSubscriber = "waiting for the Redis subscriber connection";
+
 /**
- * The Redis bus's state machine: one state value, changed only by {@link enter}, and the
- * inputs that move it: the link's connection events, the restore's outcome, the heartbeat
- * (a restarted Redis) and the canary (a dead subscription, a hung Redis).
+ * The Redis bus's state machine: one state per shard, each changed only by {@link set}, the
+ * bus's phase derived from them, and the inputs that move them: the link's connection and
+ * topology events, each shard's restore, the heartbeat (a restarted server) and the canary (a
+ * dead subscription, a hung server). A fault on one Cluster master moves that shard alone:
+ * the others keep accepting.
  */
 export class RedisBusStateMachine implements Omit<LinkEvents, "message"> {
   private current: RedisBusState = { phase: "connecting", reason: "connecting to Redis" };
-  /** Bumps on every new subscriber connection; a subscription counts on the generation Redis confirmed it on. */
-  private generation = 0;
+  private commandsSeen = false;
+  private readonly shards = new Map<string, ShardState>();
   /** Error messages already logged at warn since the bus was last ready. */
   private readonly loggedErrors = new Set<string>();
   private readonly timers: NodeJS.Timeout[];
@@ -47,6 +69,7 @@ export class RedisBusStateMachine implements Omit<LinkEvents, "message"> {
       setInterval(() => void this.checkCanary(), deps.canaryIntervalMs),
     ];
     for (const timer of this.timers) timer.unref();
+    for (const shard of deps.link.shards()) this.shards.set(shard, this.waiting(shard, waitingForSubscriber));
   }
 
   get state(): RedisBusState {
@@ -61,36 +84,78 @@ export class RedisBusStateMachine implements Omit<LinkEvents, "message"> {
     return this.current.phase === "closing" || this.current.phase === "closed";
   }
 
-  /** The generation of the subscriber connection there is now; undefined while there is none. */
-  subscriberGeneration(): number | undefined {
-    return this.deps.link.subscriberUp && !this.closing ? this.generation : undefined;
+  /** `shard`'s state while it accepts publishes and subscribes; undefined otherwise. */
+  accepting(shard: string | undefined): ShardState | undefined {
+    if (shard === undefined || this.closing || !this.deps.link.commandsUp) return undefined;
+    const state = this.shards.get(shard);
+    return state?.phase === "ready" ? state : undefined;
+  }
+
+  /** Whether `state` is still its shard's state: nothing happened to the shard since. */
+  still(state: ShardState): boolean {
+    return this.shards.get(state.shard) === state && !this.closing && this.deps.link.commandsUp;
+  }
+
+  /** Why `shard` does not accept now, for "unavailable" errors. */
+  reasonFor(shard: string | undefined): string {
+    if (this.closing) return "bus closed";
+    if (!this.deps.link.commandsUp) return `Redis not ready: ${this.current.reason}`;
+    const state = shard === undefined ? undefined : this.shards.get(shard);
+    return `Redis not ready: ${state?.reason ?? "no Redis server known for this channel"}`;
   }
 
   commandsChanged(up: boolean): void {
     const { observer, logger } = this.deps;
     observer?.connectionChanged?.(up);
+    if (this.closing) return;
     if (!up) {
       logger?.warn({}, "redis connection lost");
-      this.connectionLost("Redis connection lost");
+      for (const state of this.shards.values()) this.set(state.shard, "waiting", "Redis connection lost", state.gen);
+      this.derive();
       return;
     }
-    const first = this.current.phase === "connecting";
+    const first = !this.commandsSeen;
+    this.commandsSeen = true;
     logger?.info(
       { redis: describeRedisTarget(this.deps.target), kind: this.deps.link.kind },
       first ? "redis connected" : "redis reconnected",
     );
     if (!first) observer?.reconnected?.();
-    this.connectionUp();
+    // Redis may have restarted meanwhile: every shard with a subscriber connection restores.
+    for (const state of this.shards.values()) {
+      if (state.gen !== undefined && state.phase !== "restoring") this.startRestore(state.shard, "connected");
+    }
+    this.derive();
   }
 
-  subscriberChanged(up: boolean): void {
+  subscriberChanged(shard: string, up: boolean): void {
+    if (this.closing || !this.shards.has(shard)) return;
     if (!up) {
-      this.deps.logger?.warn({}, "redis subscriber connection lost");
-      this.connectionLost("Redis subscriber connection lost");
-      return;
+      this.deps.logger?.warn({ shard }, "redis subscriber connection lost");
+      this.set(shard, "waiting", "Redis subscriber connection lost", undefined);
+    } else if (this.deps.link.commandsUp) this.startRestore(shard, "connected");
+    else this.set(shard, "waiting", "waiting for the Redis connection", this.deps.link.generation(shard));
+    this.derive();
+  }
+
+  topologyChanged(): void {
+    if (this.closing) return;
+    const { link, canary, heartbeat } = this.deps;
+    const now = new Set(link.shards());
+    for (const shard of this.shards.keys()) {
+      if (now.has(shard)) continue;
+      this.shards.delete(shard);
+      canary.drop(shard);
+      heartbeat.drop(shard);
+      this.deps.logger?.info({ shard }, "redis shard gone");
     }
-    this.generation += 1;
-    this.connectionUp();
+    for (const shard of now) {
+      if (this.shards.has(shard)) continue;
+      this.shards.set(shard, this.waiting(shard, waitingForSubscriber));
+      this.deps.logger?.info({ shard }, "redis shard found");
+    }
+    for (const state of this.shards.values()) if (state.phase === "ready") this.follow(state);
+    this.derive();
   }
 
   error(err: Error, connection: string): void {
@@ -111,10 +176,38 @@ export class RedisBusStateMachine implements Omit<LinkEvents, "message"> {
     this.enter("closed", "closed");
   }
 
-  /** The one place the phase changes: logs it, and tells the observer when readiness flips. */
+  private waiting(shard: string, reason: string): ShardState {
+    return { shard, phase: "waiting", reason, gen: this.deps.link.generation(shard) };
+  }
+
+  /** The one place a shard's state changes. */
+  private set(shard: string, phase: ShardState["phase"], reason: string, gen: number | undefined): ShardState {
+    const state: ShardState = { shard, phase, reason, gen };
+    this.shards.set(shard, state);
+    this.deps.logger?.debug({ shard, to: phase, reason }, "shard state");
+    return state;
+  }
+
+  /** The bus's phase from its shards'. */
+  private derive(): void {
+    if (this.closing) return;
+    const { link } = this.deps;
+    if (!this.commandsSeen) return this.enter("connecting", "connecting to Redis");
+    if (!link.commandsUp) return this.enter("waiting", "Redis connection lost");
+    if (this.shards.size === 0) return this.enter("waiting", "waiting for the Redis Cluster's slot table");
+    const states = [...this.shards.values()];
+    const waiting = states.find((s) => s.phase === "waiting");
+    if (waiting) return this.enter("waiting", waiting.reason);
+    const restoring = states.find((s) => s.phase === "restoring");
+    if (restoring) return this.enter("restoring", restoring.reason);
+    this.enter("ready", "subscribed");
+  }
+
+  /** The one place the bus's phase changes: logs it, and tells the observer when readiness flips. */
   private enter(phase: RedisBusPhase, reason: string): void {
     const { observer, logger } = this.deps;
     const was = this.current;
+    if (was.phase === phase && was.reason === reason) return;
     this.current = { phase, reason };
     logger?.debug({ from: was.phase, to: phase, reason }, "bus state");
     const ready = phase === "ready";
@@ -125,43 +218,70 @@ export class RedisBusStateMachine implements Omit<LinkEvents, "message"> {
     else logger?.warn({ reason }, "bus not ready");
   }
 
-  /** Restores on the connections there are now; the run counts only while the state it began in lasts. */
-  private startRestore(reason: string): void {
-    this.enter("restoring", reason);
-    const started = this.current;
-    const stillCurrent = () => this.current === started;
-    void restore(this.deps, this.generation, stillCurrent).then((done) => {
-      if (done && stillCurrent()) this.enter("ready", "subscribed");
+  /** Restores `shard` on the connections there are now; the run counts only while the state it began in lasts. */
+  private startRestore(shard: string, reason: string): void {
+    const gen = this.deps.link.generation(shard);
+    if (gen === undefined) {
+      this.set(shard, "waiting", waitingForSubscriber, undefined);
+      this.derive();
+      return;
+    }
+    const started = this.set(shard, "restoring", reason, gen);
+    this.derive();
+    const stillCurrent = () => this.still(started);
+    void restoreShard(this.deps, shard, gen, stillCurrent).then((done) => {
+      if (!done || !stillCurrent()) return;
+      const ready = this.set(shard, "ready", "subscribed", gen);
+      this.derive();
+      // Topics a slot move brought here while it restored.
+      this.follow(ready);
     });
   }
 
-  /** A connection came up: restore once both are. */
-  private connectionUp(): void {
-    const { phase } = this.current;
-    const { link } = this.deps;
-    if (this.closing || phase === "restoring" || phase === "ready") return;
-    if (link.commandsUp && link.subscriberUp) this.startRestore("connected");
-    else if (link.commandsUp) this.enter("waiting", "waiting for the Redis subscriber connection");
+  /**
+   * On a ready shard: subscribes the topics it owns now but that are not confirmed on its
+   * connection (a slot moved them here), and has what they missed read back. A canary that
+   * moved away takes a restore, which picks a new one.
+   */
+  private follow(state: ShardState): void {
+    const { link, canary, subscriptions, logger } = this.deps;
+    const gen = state.gen;
+    if (gen === undefined) return;
+    const channel = canary.channelOf(state.shard);
+    if (channel !== undefined && link.shardOf(channel) !== state.shard) {
+      this.startRestore(state.shard, "slot table changed");
+      return;
+    }
+    subscriptions.follow(state.shard, gen).then(
+      (moved) => {
+        if (moved.length === 0) return;
+        logger?.info({ shard: state.shard, channels: moved.length }, "channels subscribed again after a slot move");
+        this.deps.resubscribed(moved);
+      },
+      (err: Error) => {
+        if (!this.still(state)) return;
+        logger?.warn({ shard: state.shard, err: err.message }, "subscribing channels after a slot move failed");
+        this.startRestore(state.shard, "subscribing after a slot move failed");
+      },
+    );
   }
 
-  /** A connection was lost: nothing is acknowledged until both are back and restored. */
-  private connectionLost(reason: string): void {
-    if (this.closing) return;
-    this.enter(this.current.phase === "connecting" ? "connecting" : "waiting", reason);
-  }
-
-  /** While ready: notices a restarted Redis (new run id), refreshes the heartbeat, notes peers. */
+  /** Notices a restarted server on a ready shard (new run id), refreshes the heartbeat, notes peers. */
   private async beat(): Promise<void> {
-    if (!this.ready) return;
     const { link, heartbeat, logger } = this.deps;
-    const started = this.current;
-    try {
-      const epoch = await link.epoch();
-      if (this.current !== started) return;
-      if (epoch !== heartbeat.epoch) {
-        this.startRestore("Redis restarted");
-        return;
+    if (this.closing || !link.commandsUp) return;
+    for (const state of [...this.shards.values()]) {
+      if (state.phase !== "ready") continue;
+      try {
+        const runId = await link.runId(state.shard);
+        if (this.still(state) && runId !== heartbeat.runIds.get(state.shard)) {
+          this.startRestore(state.shard, "Redis restarted");
+        }
+      } catch (err) {
+        logger?.debug({ err: (err as Error).message, shard: state.shard }, "run id check failed");
       }
+    }
+    try {
       const { joined, gone } = await heartbeat.beat();
       for (const peer of joined) logger?.info({ peer }, "peer node joined");
       for (const peer of gone) logger?.info({ peer }, "peer node gone");
@@ -170,20 +290,28 @@ export class RedisBusStateMachine implements Omit<LinkEvents, "message"> {
     }
   }
 
-  /** While ready: a canary that did not come back means a dead subscription; one that timed out, a hung Redis. */
+  /** On ready shards: a canary that did not come back means a dead subscription; one that timed out, a hung server. */
   private async checkCanary(): Promise<void> {
     const { canary, link, observer, logger } = this.deps;
-    if (!this.ready || canary.busy) return;
-    const started = this.current;
-    const result = await canary.check();
-    if (result.ok || this.current !== started) return;
-    if (result.lost) {
-      observer?.canaryFailed?.();
-      logger?.warn({ channels: result.channels }, "pub/sub canary did not come back: rebuilding the subscriber connection");
-      this.enter("waiting", "pub/sub canary lost");
-      link.rebuildSubscriber();
-    } else if (result.error instanceof RedisTimeoutError) {
-      this.startRestore("Redis not answering");
+    if (this.closing || canary.busy || !link.commandsUp) return;
+    const checked = [...this.shards.values()].filter((s) => s.phase === "ready");
+    if (checked.length === 0) return;
+    const results = await canary.check(checked.map((s) => s.shard));
+    for (const state of checked) {
+      const result = results.get(state.shard);
+      if (result === undefined || result.ok || !this.still(state)) continue;
+      if (result.lost) {
+        observer?.canaryFailed?.();
+        logger?.warn(
+          { shard: state.shard, channels: [result.channel] },
+          "pub/sub canary did not come back: rebuilding the subscriber connection",
+        );
+        this.set(state.shard, "waiting", "pub/sub canary lost", state.gen);
+        this.derive();
+        link.rebuildSubscriber(state.shard);
+      } else if (result.error instanceof RedisTimeoutError) {
+        this.startRestore(state.shard, "Redis not answering");
+      }
     }
   }
 }

@@ -76,7 +76,9 @@ export interface GapFillerDeps {
  * beyond `last + 1` it starts a fill: live messages of the topic are held, the missed range
  * is read from the stream and delivered in order, then the held ones. After the subscriber
  * connection came back ({@link resume}) every topic is read from `last` the same way, since
- * what was published meanwhile may never be followed by a live message. A message of a new
+ * what was published meanwhile may never be followed by a live message. A stream found
+ * behind `last` in the same epoch (a replica promoted without the last messages) is a gap
+ * too: its offsets will be used again. A message of a new
  * epoch restarts the count at 0 (the old history ended: expired, with nothing missed on a
  * connection that stayed up). When the missed range is gone (another epoch, trimmed,
  * expired) the topic is reported lost and its count moves to the stream's position.
@@ -125,7 +127,7 @@ export class GapFiller {
       this.deps.position(track.keys).then(
         (position) => {
           if (track.released || track.filling || track.epoch !== epoch || track.last !== last) return;
-          const behind = position === undefined ? epoch !== undefined : position.epoch !== epoch || position.offset > last;
+          const behind = position === undefined ? epoch !== undefined : position.epoch !== epoch || position.offset !== last;
           if (behind) this.fill(track);
         },
         () => {},
@@ -185,7 +187,11 @@ export class GapFiller {
     let lost = !sameLife && !nothingToRead;
     if (sameLife) {
       track.epoch = range.epoch;
-      if (range.offset > track.last && range.first > track.last + 1) lost = true;
+      // Behind what this node delivered: a promoted replica that had not received the last
+      // messages (replication is asynchronous). Their offsets will be taken again by new
+      // messages, which must not be dropped as seen: a gap, told, from the stream's position.
+      if (range.offset < track.last) lost = true;
+      else if (range.offset > track.last && range.first > track.last + 1) lost = true;
       else {
         for (const stored of range.entries) {
           const envelope = readEnvelope(stored.payload);

@@ -20,80 +20,92 @@ export interface PeerChanges {
 
 /**
  * Per-node heartbeats that let a node tell when the others have resubscribed after Redis
- * came back. Each node keeps `rocket:node:<node>` = the epoch (Redis run id) it last
- * subscribed everything on, with a TTL, and lists itself in the `rocket:nodes` set. While
- * healthy a node notes the peers it sees; after an outage it waits until each of those has
- * re-registered on the new epoch (or a grace period passed) before it acknowledges
- * publishes again, because until then a publish could reach Redis before a peer's
- * subscribers are back and be acknowledged without being delivered to them.
+ * came back. Each node keeps `rocket:node:<node>` = the run ids of the Redis servers it has
+ * subscribed everything on (one server: its run id; a Cluster: one per master, sorted and
+ * comma-separated), with a TTL, and lists itself in the `rocket:nodes` set. While healthy a
+ * node notes the peers it sees; after a server restarted or was replaced (a new run id) it
+ * waits until each of those lists the new run id too (or a grace period passed) before it
+ * acknowledges publishes on that server again, because until then a publish could reach
+ * Redis before a peer's subscribers are back and be acknowledged without being delivered to
+ * them.
  */
 export interface Heartbeat {
-  /** The epoch this node last registered on; undefined before the first registration. */
-  readonly epoch: string | undefined;
-  /** Writes this node's heartbeat: it is subscribed on `epoch`. */
-  register(epoch: string): Promise<void>;
-  /** Writes the heartbeat again (on the epoch registered last) and refreshes the peers seen (drops those whose key expired). */
+  /** The run id this node restored each shard on; what `register` writes. */
+  readonly runIds: ReadonlyMap<string, string>;
+  /** Records that this node is subscribed on `shard`'s server `runId`; written by the next `register`. */
+  set(shard: string, runId: string): void;
+  /** Forgets a shard that is gone (a master no longer in the slot table). */
+  drop(shard: string): void;
+  /** Writes this node's heartbeat with the run ids recorded so far. */
+  register(): Promise<void>;
+  /** Writes the heartbeat again (once registered) and refreshes the peers seen (drops those whose key expired). */
   beat(): Promise<PeerChanges>;
   /**
-   * Resolves once every peer seen before is registered on `epoch`, or after `graceMs`, with
-   * the peers given up on. Rejects when `stillValid` turns false.
+   * Resolves once every peer seen before lists `runId`, or after `graceMs`, with the peers
+   * given up on. Rejects when `stillValid` turns false.
    */
-  waitForPeers(epoch: string, graceMs: number, stillValid: () => boolean): Promise<string[]>;
+  waitForPeers(runId: string, graceMs: number, stillValid: () => boolean): Promise<string[]>;
   /** Removes this node's heartbeat (on a clean close). */
   deregister(): Promise<void>;
-  /** Peers seen while healthy, with the epoch they were on. */
-  readonly peers: ReadonlyMap<string, string>;
+  /** Peers seen while healthy, with the run ids they listed. */
+  readonly peers: ReadonlyMap<string, readonly string[]>;
 }
+
+const listOf = (value: string) => value.split(",");
 
 export function createHeartbeat(deps: HeartbeatDeps): Heartbeat {
   const { names, commands, node, ttlMs } = deps;
-  const peers = new Map<string, string>();
+  const peers = new Map<string, readonly string[]>();
   const ownKey = names.heartbeat(node);
-  let registered: string | undefined;
+  const runIds = new Map<string, string>();
 
-  const register = async (epoch: string) => {
-    await commands.setWithTtl(ownKey, epoch, ttlMs);
+  const register = async () => {
+    await commands.setWithTtl(ownKey, [...runIds.values()].sort().join(","), ttlMs);
     await commands.sadd(names.nodes, [node]);
-    registered = epoch;
   };
 
   return {
     peers,
-    get epoch() {
-      return registered;
+    runIds,
+    set(shard, runId) {
+      runIds.set(shard, runId);
+    },
+    drop(shard) {
+      runIds.delete(shard);
     },
     register,
     async beat() {
-      if (registered !== undefined) await register(registered);
+      if (runIds.size > 0) await register();
       const members = await commands.smembers(names.nodes);
       const others = members.filter((m) => m !== node);
-      const epochs = await Promise.all(others.map((m) => commands.get(names.heartbeat(m))));
+      const values = await Promise.all(others.map((m) => commands.get(names.heartbeat(m))));
       const alive = new Set<string>();
       const joined: string[] = [];
       others.forEach((m, i) => {
-        const seen = epochs[i];
+        const seen = values[i];
         // No key: it expired and the node is gone (a node writes its key before listing itself).
         if (seen === null || seen === undefined) {
           void commands.srem(names.nodes, m).catch(() => {});
           return;
         }
         if (!peers.has(m)) joined.push(m);
-        peers.set(m, seen);
+        peers.set(m, listOf(seen));
         alive.add(m);
       });
       const gone = [...peers.keys()].filter((m) => !alive.has(m));
       for (const m of gone) peers.delete(m);
       return { joined, gone };
     },
-    async waitForPeers(epoch, graceMs, stillValid) {
+    async waitForPeers(runId, graceMs, stillValid) {
       const deadline = performance.now() + graceMs;
-      let waiting = [...peers].filter(([, e]) => e !== epoch).map(([m]) => m);
+      let waiting = [...peers].filter(([, ids]) => !ids.includes(runId)).map(([m]) => m);
       while (waiting.length > 0) {
         if (!stillValid()) throw new Error("connection changed while waiting for peers");
-        const epochs = await Promise.all(waiting.map((m) => commands.get(names.heartbeat(m))));
+        const values = await Promise.all(waiting.map((m) => commands.get(names.heartbeat(m))));
         waiting = waiting.filter((m, i) => {
-          if (epochs[i] !== epoch) return true;
-          peers.set(m, epoch);
+          const ids = listOf(values[i] ?? "");
+          if (!ids.includes(runId)) return true;
+          peers.set(m, ids);
           return false;
         });
         if (waiting.length === 0) break;

@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import { Cluster, type ClusterOptions } from "ioredis";
 import {
   baseOptions,
@@ -12,104 +11,120 @@ import {
   withDeadline,
 } from "./redis-link.js";
 import { defineHistoryScripts } from "./redis-scripts.js";
-import { hashSlot } from "./redis-slot.js";
+import { clusterSlots, hashSlot } from "./redis-slot.js";
+import { SubscriberConnection, SubscriberGoneError } from "./redis-subscriber.js";
 import type { RedisTarget } from "./redis-url.js";
 
-/** After losing a shard's subscriber, wait this long before opening new ones (topology settles). */
-const rebuildDelayMs = 200;
-/** How often the subscriber side re-reads the slot table, to follow slot moves. */
-const slotsRefreshMs = 2000;
-/** Enough tries to find a canary name on every shard of any realistic cluster. */
+/** How often the slot table is read again, so that failovers and slot moves are followed. */
+const slotsRefreshMs = 1000;
+/** Enough tries to find a canary name on any master of any realistic cluster. */
 const maxCanaryTries = 100_000;
 
 /**
- * A Redis Cluster with sharded pub/sub: SPUBLISH goes to the shard that owns the channel's
- * slot (auto-pipelined per shard), and ioredis keeps one SSUBSCRIBE connection per master
- * (`shardedSubscribers`). Publish load spreads over the shards; ioredis follows MOVED/ASK
- * redirects and slot moves. The subscriber side is a cluster client of its own so that it
- * can be rebuilt as a whole when a shard's subscriber connection is lost.
+ * A Redis Cluster with sharded pub/sub. Commands go through an ioredis cluster client:
+ * SPUBLISH to the master that owns the channel's slot (auto-pipelined per master), MOVED and
+ * ASK followed. Subscriptions do not: each master has a plain subscriber connection of its
+ * own (SSUBSCRIBE), opened and closed as the slot table, read every second and after any
+ * loss, names masters. So a master that fails costs only its own channels their
+ * subscriptions; the others' connections, and the publishes on them, never notice. A shard
+ * is a master, named `host:port` as the slot table gives it.
  */
 export function createClusterLink(target: Extract<RedisTarget, { kind: "redis-cluster" }>, options: LinkOptions): RedisLink {
   const { events, node, timeoutMs } = options;
   const seeds = target.seeds.map((s) => ({ host: s.host, port: s.port }));
-  const common = (role: string) =>
-    ({
-      enableOfflineQueue: false,
-      clusterRetryStrategy: reconnectDelay,
-      slotsRefreshTimeout: Math.max(1000, timeoutMs),
-      redisOptions: { ...baseOptions(target, timeoutMs), connectionName: connectionName(role, node) },
-    }) satisfies ClusterOptions;
-
-  const cmd = new Cluster(seeds, { ...common("pub"), enableAutoPipelining: true });
+  const cmd = new Cluster(seeds, {
+    enableOfflineQueue: false,
+    clusterRetryStrategy: reconnectDelay,
+    slotsRefreshTimeout: Math.max(1000, timeoutMs),
+    slotsRefreshInterval: slotsRefreshMs,
+    // While a failed master is not replaced yet every master answers key commands CLUSTERDOWN
+    // (SPUBLISH still works). ioredis would retry such a command every 100 ms, and an
+    // auto-pipeline it retries holds up every later pipeline to that master: healthy shards'
+    // publishes would time out behind a heartbeat GET. Failing at once keeps them flowing.
+    retryDelayOnClusterDown: 0,
+    enableAutoPipelining: true,
+    redisOptions: { ...baseOptions(target, timeoutMs, seeds[0]?.host), connectionName: connectionName("pub", node) },
+  } satisfies ClusterOptions);
   const cmdUp = new UpState((up) => events.commandsChanged(up));
   cmd.on("ready", () => cmdUp.set(true));
   for (const lost of ["close", "end", "reconnecting"]) cmd.on(lost, () => cmdUp.set(false));
   cmd.on("error", (err: Error) => events.error(err, "commands"));
   cmd.on("node error", (err: Error) => events.error(err, "commands"));
 
-  const subUp = new UpState((up) => events.subscriberChanged(up));
   let closed = false;
-  let rebuildTimer: NodeJS.Timeout | undefined;
-  /** Subscribed channel -> the master that owned its slot when it was (re)subscribed. */
-  const owners = new Map<string, string | undefined>();
-  const ownerOf = (conn: Cluster, channel: string) => conn.slots[hashSlot(channel)]?.[0];
-
-  /**
-   * After a slot moved, subscribes its channels again at the new owner. ioredis tries the
-   * same when the old owner drops them, but can lose the race against the slot-table update
-   * (its resubscription then meets MOVED and is given up); a second SSUBSCRIBE of a live
-   * subscription is a no-op, so doing it here is safe.
-   */
-  const followMoves = (conn: Cluster) => {
-    if (conn !== sub || !subUp.up) return;
-    const moved = [...owners].filter(([channel, owner]) => ownerOf(conn, channel) !== owner).map(([channel]) => channel);
-    if (moved.length === 0) return;
-    for (const channel of moved) owners.set(channel, ownerOf(conn, channel));
-    Promise.all(moved.map((channel) => conn.ssubscribe(channel))).then(
-      () => {
-        if (conn === sub) events.resubscribed?.(moved);
-      },
-      (err: Error) => {
-        events.error(err, "subscriber");
-        if (conn === sub) scheduleRebuild();
-      },
-    );
+  let generations = 0;
+  const subscribers = new Map<string, SubscriberConnection>();
+  /** The slot table's owners, range by range, as last followed: a change means channels moved. */
+  let layout = "";
+  const ownerOf = (channel: string): string | undefined => cmd.slots[hashSlot(channel)]?.[0];
+  const refresh = () => {
+    if (!closed) cmd.refreshSlotsCache();
   };
 
-  const openSubscriber = (): Cluster => {
-    const sub = new Cluster(seeds, { ...common("sub"), shardedSubscribers: true, slotsRefreshInterval: slotsRefreshMs });
-    sub.on("smessageBuffer", events.message);
-    sub.on("refresh", () => followMoves(sub));
-    sub.on("ready", () => subUp.set(true));
-    // Any lost shard subscriber: start over with fresh connections, so the bus resubscribes
-    // everything and knows when it is done (ioredis's own resubscription is not awaitable).
-    for (const lost of ["close", "end", "-node", "-subscriber"]) {
-      sub.on(lost, () => {
-        if (subUp.up) scheduleRebuild();
-      });
+  const open = (master: string) => {
+    const colon = master.lastIndexOf(":");
+    const host = master.slice(0, colon);
+    return new SubscriberConnection({
+      redis: {
+        ...baseOptions(target, timeoutMs, host),
+        host,
+        port: Number(master.slice(colon + 1)),
+        enableOfflineQueue: false,
+        retryStrategy: reconnectDelay,
+        connectionName: connectionName("sub", node),
+      },
+      sharded: true,
+      timeoutMs,
+      nextGeneration: () => ++generations,
+      events: {
+        message: events.message,
+        changed: (up) => {
+          events.subscriberChanged(master, up);
+          // A lost master may have been replaced: read the slot table now rather than in a second.
+          if (!up) refresh();
+        },
+        error: (err) => events.error(err, `subscriber ${master}`),
+        moved: refresh,
+      },
+    });
+  };
+
+  /** Opens a subscriber connection for every master the slot table names, closes the others'. */
+  const follow = () => {
+    if (closed) return;
+    const masters = new Set<string>();
+    const ranges: string[] = [];
+    let previous: string | undefined;
+    for (let slot = 0; slot < clusterSlots; slot++) {
+      const owner = cmd.slots[slot]?.[0];
+      if (owner !== undefined) masters.add(owner);
+      if (owner !== previous) ranges.push(`${slot}=${owner ?? "-"}`);
+      previous = owner;
     }
-    sub.on("error", (err: Error) => events.error(err, "subscriber"));
-    sub.on("node error", (err: Error) => events.error(err, "subscriber"));
-    return sub;
+    let changed = false;
+    for (const master of masters) {
+      if (subscribers.has(master)) continue;
+      subscribers.set(master, open(master));
+      changed = true;
+    }
+    for (const [master, sub] of subscribers) {
+      if (masters.has(master)) continue;
+      subscribers.delete(master);
+      void sub.close();
+      changed = true;
+    }
+    const now = ranges.join(",");
+    if (now !== layout) changed = true;
+    layout = now;
+    if (changed) events.topologyChanged();
   };
-  let sub = openSubscriber();
+  cmd.on("ready", follow);
+  cmd.on("refresh", follow);
 
-  const dropSubscriber = () => {
-    owners.clear();
-    const old = sub;
-    old.removeAllListeners();
-    old.on("error", () => {});
-    old.disconnect();
-    subUp.set(false);
-  };
-  const scheduleRebuild = () => {
-    dropSubscriber();
-    if (rebuildTimer || closed) return;
-    rebuildTimer = setTimeout(() => {
-      rebuildTimer = undefined;
-      if (!closed) sub = openSubscriber();
-    }, rebuildDelayMs);
-    rebuildTimer.unref();
+  const subscriberOf = (shard: string) => {
+    const sub = subscribers.get(shard);
+    if (sub === undefined) throw new SubscriberGoneError();
+    return sub;
   };
 
   return {
@@ -121,52 +136,36 @@ export function createClusterLink(target: Extract<RedisTarget, { kind: "redis-cl
     get commandsUp() {
       return cmdUp.up;
     },
-    get subscriberUp() {
-      return subUp.up;
-    },
+    shards: () => [...subscribers.keys()],
+    shardOf: ownerOf,
+    generation: (shard) => subscribers.get(shard)?.generation,
+    subscriberRunId: (shard, gen) => subscribers.get(shard)?.runId(gen),
     publish: (channel, payload) => withDeadline(cmd.spublish(channel, payload) as Promise<number>, timeoutMs, "SPUBLISH"),
-    async subscribe(channels) {
-      const conn = sub;
-      // SSUBSCRIBE takes channels of one slot only: one command per channel.
-      await withDeadline(Promise.all(channels.map((c) => conn.ssubscribe(c))), timeoutMs, "SSUBSCRIBE");
-      if (conn === sub) for (const c of channels) owners.set(c, ownerOf(conn, c));
+    subscribe: async (shard, gen, channels) => subscriberOf(shard).subscribe(gen, channels),
+    unsubscribe: (shard, gen, channel) => subscribers.get(shard)?.unsubscribe(gen, channel) ?? Promise.resolve(),
+    ping: async (shard, gen) => subscriberOf(shard).ping(gen),
+    async runId(shard) {
+      const master = cmd.nodes("master").find((n) => `${n.options.host}:${n.options.port}` === shard);
+      if (master === undefined) throw new Error(`no command connection to ${shard}`);
+      return runIdOf(await withDeadline(master.info("server"), timeoutMs, "INFO"));
     },
-    async unsubscribe(channel) {
-      owners.delete(channel);
-      await withDeadline(sub.sunsubscribe(channel), timeoutMs, "SUNSUBSCRIBE");
-    },
-    async epoch() {
-      const masters = cmd.nodes("master");
-      if (masters.length === 0) throw new Error("no cluster masters known");
-      const infos = await withDeadline(Promise.all(masters.map((m) => m.info("server"))), timeoutMs, "INFO");
-      const runIds = infos.map(runIdOf);
-      return createHash("sha1").update(runIds.sort().join(",")).digest("hex");
-    },
-    async canaryChannels(base) {
-      const slots = await withDeadline(cmd.cluster("SLOTS"), timeoutMs, "CLUSTER SLOTS");
-      const ownerOf = (slot: number) => {
-        for (const [from, to, master] of slots) if (slot >= from && slot <= to && master) return `${master[0]}:${master[1]}`;
-        return undefined;
-      };
-      const masters = new Set(slots.flatMap(([, , m]) => (m ? [`${m[0]}:${m[1]}`] : [])));
-      const chosen = new Map<string, string>();
-      for (let i = 0; chosen.size < masters.size && i < maxCanaryTries; i++) {
+    canaryChannel(base, shard) {
+      for (let i = 0; i < maxCanaryTries; i++) {
         const name = `${base}:${i}`;
-        const owner = ownerOf(hashSlot(name));
-        if (owner !== undefined && !chosen.has(owner)) chosen.set(owner, name);
+        if (ownerOf(name) === shard) return name;
       }
-      return [...chosen.values()];
+      throw new Error(`no canary channel name found for ${shard}`);
     },
-    rebuildSubscriber() {
-      scheduleRebuild();
+    rebuildSubscriber(shard) {
+      subscribers.get(shard)?.rebuild();
     },
     async close() {
       closed = true;
-      if (rebuildTimer) clearTimeout(rebuildTimer);
-      dropSubscriber();
+      const subs = [...subscribers.values()];
+      subscribers.clear();
       cmd.removeAllListeners();
       cmd.on("error", () => {});
-      await cmd.quit().catch(() => {});
+      await Promise.allSettled([...subs.map((s) => s.close()), cmd.quit()]);
       cmd.disconnect();
     },
   };

@@ -1,4 +1,4 @@
-import { Redis, type RedisOptions } from "ioredis";
+import { Redis } from "ioredis";
 import {
   baseOptions,
   connectionName,
@@ -11,22 +11,51 @@ import {
   withDeadline,
 } from "./redis-link.js";
 import { defineHistoryScripts } from "./redis-scripts.js";
+import { type ConnectionOptions, SubscriberConnection, SubscriberGoneError } from "./redis-subscriber.js";
 import type { RedisTarget } from "./redis-url.js";
 
-/** Subscribing many channels at once takes one SUBSCRIBE per this many. */
-const subscribeBatch = 500;
+/** The one shard of a single server: every channel lives there. */
+const shard = "redis";
 
-/** One Redis server: PUBLISH (auto-pipelined) on one connection, SUBSCRIBE on another. */
-export function createSingleLink(target: Extract<RedisTarget, { kind: "redis" }>, options: LinkOptions): RedisLink {
+type SingleTarget = Extract<RedisTarget, { kind: "redis" | "redis-sentinel" }>;
+
+/**
+ * Where the connections go. One server: its address. Sentinel: the Sentinels, which ioredis
+ * asks for the master before each connection (and checks with `INFO` that it reached a
+ * master); its failover detector subscribes to the Sentinels' `+switch-master` and drops the
+ * connections at once when they promote a replica, so both connections move to the new
+ * master without waiting for the old one to time out.
+ */
+function addressOptions(target: SingleTarget): ConnectionOptions {
+  if (target.kind === "redis") return { host: target.address.host, port: target.address.port, db: target.db };
+  return {
+    sentinels: target.sentinels.map(({ host, port }) => ({ host, port })),
+    name: target.masterName,
+    role: "master",
+    db: target.db,
+    failoverDetector: true,
+    sentinelRetryStrategy: reconnectDelay,
+    sentinelReconnectStrategy: reconnectDelay,
+    ...(target.username === undefined ? {} : { sentinelUsername: target.username }),
+    ...(target.password === undefined ? {} : { sentinelPassword: target.password }),
+    ...(target.tls ? { enableTLSForSentinelMode: true, sentinelTLS: {} } : {}),
+  };
+}
+
+/**
+ * One Redis server, given directly or found through Sentinel: PUBLISH (auto-pipelined) on
+ * one connection, SUBSCRIBE on another. After a Sentinel failover both reconnect to the
+ * promoted replica; its run id differs, so the bus restores as after a restart (resubscribe,
+ * registry, heartbeats, history gaps).
+ */
+export function createSingleLink(target: SingleTarget, options: LinkOptions): RedisLink {
   const { events, node, timeoutMs } = options;
   const common = {
-    ...baseOptions(target, timeoutMs),
-    host: target.address.host,
-    port: target.address.port,
-    db: target.db,
+    ...baseOptions(target, timeoutMs, target.kind === "redis" ? target.address.host : undefined),
+    ...addressOptions(target),
     enableOfflineQueue: false,
     retryStrategy: reconnectDelay,
-  } satisfies RedisOptions;
+  } satisfies ConnectionOptions;
 
   const cmd = new Redis({ ...common, enableAutoPipelining: true, connectionName: connectionName("pub", node) });
   const cmdUp = new UpState((up) => events.commandsChanged(up));
@@ -34,59 +63,47 @@ export function createSingleLink(target: Extract<RedisTarget, { kind: "redis" }>
   cmd.on("close", () => cmdUp.set(false));
   cmd.on("error", (err: Error) => events.error(err, "commands"));
 
-  const subUp = new UpState((up) => events.subscriberChanged(up));
-  const openSubscriber = (): Redis => {
-    const sub = new Redis({ ...common, connectionName: connectionName("sub", node) });
-    sub.on("messageBuffer", events.message);
-    sub.on("ready", () => subUp.set(true));
-    sub.on("close", () => subUp.set(false));
-    sub.on("error", (err: Error) => events.error(err, "subscriber"));
+  let generations = 0;
+  const sub = new SubscriberConnection({
+    redis: { ...common, connectionName: connectionName("sub", node) },
+    sharded: false,
+    timeoutMs,
+    nextGeneration: () => ++generations,
+    events: {
+      message: events.message,
+      changed: (up) => events.subscriberChanged(shard, up),
+      error: (err) => events.error(err, "subscriber"),
+    },
+  });
+  const ours = (s: string) => {
+    if (s !== shard) throw new SubscriberGoneError();
     return sub;
   };
-  let sub = openSubscriber();
 
   return {
-    kind: "redis",
+    kind: target.kind,
     commands: redisCommands(cmd, timeoutMs),
     scripts: defineHistoryScripts(cmd, "PUBLISH", timeoutMs, (lua) => cmd.script("LOAD", lua)),
     get commandsUp() {
       return cmdUp.up;
     },
-    get subscriberUp() {
-      return subUp.up;
-    },
+    shards: () => [shard],
+    shardOf: () => shard,
+    generation: (s) => (s === shard ? sub.generation : undefined),
+    subscriberRunId: (s, gen) => (s === shard ? sub.runId(gen) : undefined),
     publish: (channel, payload) => withDeadline(cmd.publish(channel, payload), timeoutMs, "PUBLISH"),
-    async subscribe(channels) {
-      const conn = sub;
-      const batches: Promise<unknown>[] = [];
-      for (let i = 0; i < channels.length; i += subscribeBatch) {
-        batches.push(conn.subscribe(...channels.slice(i, i + subscribeBatch)));
-      }
-      await withDeadline(Promise.all(batches), timeoutMs, "SUBSCRIBE");
-    },
-    async unsubscribe(channel) {
-      await withDeadline(sub.unsubscribe(channel), timeoutMs, "UNSUBSCRIBE");
-    },
-    async epoch() {
+    subscribe: async (s, gen, channels) => ours(s).subscribe(gen, channels),
+    unsubscribe: (s, gen, channel) => (s === shard ? sub.unsubscribe(gen, channel) : Promise.resolve()),
+    ping: async (s, gen) => ours(s).ping(gen),
+    async runId() {
       return runIdOf(await withDeadline(cmd.info("server"), timeoutMs, "INFO"));
     },
-    async canaryChannels(base) {
-      return [base];
-    },
-    rebuildSubscriber() {
-      const old = sub;
-      old.removeAllListeners();
-      old.on("error", () => {});
-      old.disconnect();
-      subUp.set(false);
-      sub = openSubscriber();
-    },
+    canaryChannel: (base) => base,
+    rebuildSubscriber: () => sub.rebuild(),
     async close() {
-      sub.removeAllListeners();
       cmd.removeAllListeners();
-      for (const conn of [sub, cmd]) conn.on("error", () => {});
-      await Promise.allSettled([sub.quit(), cmd.quit()]);
-      sub.disconnect();
+      cmd.on("error", () => {});
+      await Promise.allSettled([sub.close(), cmd.quit()]);
       cmd.disconnect();
     },
   };

@@ -10,18 +10,18 @@ export interface LinkEvents {
   /** The command connection (publishes, registry, heartbeats) became usable or stopped being so. */
   commandsChanged(up: boolean): void;
   /**
-   * The subscriber connection(s) became usable or were lost. "Up" is always a fresh
-   * connection with no subscriptions: the bus subscribes again itself, so that it knows
-   * when every subscription is back.
+   * A shard's subscriber connection became usable or was lost. "Up" is always a fresh
+   * connection with no subscriptions and a generation of its own: the bus subscribes again
+   * itself, so that it knows when every subscription is back.
    */
-  subscriberChanged(up: boolean): void;
+  subscriberChanged(shard: string, up: boolean): void;
+  /**
+   * The shards changed (a Redis Cluster's slot table): shards may have come or gone, and
+   * channels may have another owner, at which they must be subscribed again.
+   */
+  topologyChanged(): void;
   /** An error worth a log line; `connection` says which one. */
   error(err: Error, connection: string): void;
-  /**
-   * Channels were subscribed again on the connections there are (a Cluster slot moved to
-   * another shard): messages published meanwhile may have been missed.
-   */
-  resubscribed?(channels: readonly string[]): void;
 }
 
 /** The slice of Redis commands the registry and the heartbeats use. */
@@ -44,36 +44,59 @@ export interface RedisCommands {
 
 /**
  * Rocket's connections to Redis: one for commands (publishes auto-pipelined, registry,
- * heartbeats) and one subscriber connection (per shard in a cluster). Two implementations:
- * one server (PUBLISH/SUBSCRIBE) and Redis Cluster (SPUBLISH/SSUBSCRIBE).
+ * heartbeats) and one subscriber connection per shard. A shard is where a channel lives: the
+ * one server (found directly, or through Sentinel), or each master of a Redis Cluster. Each
+ * shard's subscriber connection is lost and rebuilt on its own, with a generation number of
+ * its own (unique across shards), so that a fault on one master leaves the others' channels
+ * alone. Implementations: one server (PUBLISH/SUBSCRIBE, also behind Sentinel) and Redis
+ * Cluster (SPUBLISH/SSUBSCRIBE).
  *
  * Every command rejects with {@link RedisTimeoutError} when Redis did not answer within the
  * link's timeout, and with the client's own error otherwise (connection closed, refused).
  */
 export interface RedisLink {
-  readonly kind: "redis" | "redis-cluster";
+  readonly kind: "redis" | "redis-cluster" | "redis-sentinel";
   readonly commands: RedisCommands;
   /** The history scripts, on the command connection. */
   readonly scripts: HistoryScripts;
   /** Whether the command connection is usable now (as last reported by `commandsChanged`). */
   readonly commandsUp: boolean;
-  /** Whether the subscriber connection(s) are usable now (as last reported by `subscriberChanged`). */
-  readonly subscriberUp: boolean;
+  /** The shards known now. */
+  shards(): readonly string[];
+  /** The shard that owns `channel` now; undefined while no shard is known for it. */
+  shardOf(channel: string): string | undefined;
+  /** The generation of `shard`'s subscriber connection while it is up; undefined otherwise. */
+  generation(shard: string): number | undefined;
+  /**
+   * The run id of the server that `shard`'s subscriber connection of generation `gen` reached,
+   * read when it connected; undefined when that connection is gone.
+   */
+  subscriberRunId(shard: string, gen: number): string | undefined;
   /** Publishes; resolves with the number of receiving connections (on that shard). */
   publish(channel: string, payload: Buffer): Promise<number>;
-  /** Subscribes the current subscriber connection(s); resolves once Redis confirmed. */
-  subscribe(channels: readonly string[]): Promise<void>;
-  unsubscribe(channel: string): Promise<void>;
   /**
-   * Identifies the Redis data set now: the run id of the server (a hash of the masters' run
-   * ids in a cluster). It changes when Redis restarts, that is when subscriptions and keys
-   * may be gone.
+   * Subscribes `channels` (all of `shard`) on `shard`'s subscriber connection of generation
+   * `gen`; resolves once Redis confirmed, rejects when that connection is gone.
    */
-  epoch(): Promise<string>;
-  /** Canary channels for `base`: one per shard, so that every subscriber connection is checked. */
-  canaryChannels(base: string): Promise<string[]>;
-  /** Drops the subscriber connection(s) and opens new ones (reported down, then up). */
-  rebuildSubscriber(): void;
+  subscribe(shard: string, gen: number, channels: readonly string[]): Promise<void>;
+  /**
+   * Unsubscribes on `shard`'s subscriber connection of generation `gen`. Resolves once Redis
+   * answered or that connection is gone (then nothing is subscribed there any more), without
+   * a deadline: until then a message of the channel may still arrive. Never rejects.
+   */
+  unsubscribe(shard: string, gen: number, channel: string): Promise<void>;
+  /**
+   * A round trip (PING) on `shard`'s subscriber connection of generation `gen`, sent after
+   * this call: resolves once Redis answered it, so that the subscriptions confirmed on that
+   * connection were in place after the call. Rejects when it did not answer in time.
+   */
+  ping(shard: string, gen: number): Promise<void>;
+  /** The run id of `shard`'s server, asked on the command connection. */
+  runId(shard: string): Promise<string>;
+  /** A canary channel for `base` that `shard` owns. */
+  canaryChannel(base: string, shard: string): string;
+  /** Drops `shard`'s subscriber connection and opens a new one (reported down, then up). */
+  rebuildSubscriber(shard: string): void;
   close(): Promise<void>;
 }
 
@@ -128,8 +151,7 @@ const backstopMarginMs = 250;
  * unknown and was reported so), and quick reconnects so that service resumes soon after
  * Redis does.
  */
-export function baseOptions(target: RedisTarget, timeoutMs: number) {
-  const host = target.kind === "redis" ? target.address.host : target.seeds[0]?.host;
+export function baseOptions(target: RedisTarget, timeoutMs: number, host: string | undefined) {
   return {
     commandTimeout: timeoutMs + backstopMarginMs,
     connectTimeout: Math.max(timeoutMs, 1000),

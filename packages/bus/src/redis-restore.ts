@@ -1,7 +1,7 @@
 import type { BusLogger } from "./bus.js";
 import type { Canary } from "./redis-canary.js";
 import type { Heartbeat } from "./redis-heartbeat.js";
-import type { RedisLink } from "./redis-link.js";
+import { type RedisLink, RedisTimeoutError } from "./redis-link.js";
 import type { RedisNames } from "./redis-names.js";
 import type { Subscriptions } from "./redis-subscriptions.js";
 
@@ -13,7 +13,8 @@ const maxRetryMs = 1000;
 export interface RestoreStep {
   /** Names the step in logs. */
   readonly name: string;
-  run(): Promise<void>;
+  /** Runs for the restore of `shard` (steps about one shard's topics do only those). */
+  run(shard: string): Promise<void>;
 }
 
 export interface RestoreDeps {
@@ -23,7 +24,7 @@ export interface RestoreDeps {
   readonly subscriptions: Subscriptions;
   readonly canary: Canary;
   readonly heartbeat: Heartbeat;
-  /** Run in order after the resubscription (the channel registry). */
+  /** Run in order after the resubscription (history, the channel registry). */
   readonly steps: readonly RestoreStep[];
   /** After Redis returns, the longest wait for peers to resubscribe before going on without them. */
   readonly peerGraceMs: number;
@@ -31,51 +32,67 @@ export interface RestoreDeps {
 }
 
 /**
- * Brings this node's Redis state back on the connections there are now: subscriber
- * generation `gen`. It learns the epoch (Redis run id), picks the canary channels,
- * subscribes every topic again, runs the extra steps (the registry writes its channels
- * back), writes the heartbeat, and waits for the peers seen before to do the same. A step
- * that fails is retried with backoff. Resolves true when everything is back, false as soon
- * as `current()` turns false (the bus moved on: a connection dropped, a newer restore began,
- * or it is closing); every step is idempotent, so a run that lost its turn does no harm.
+ * Brings this node's Redis state on one shard back, on the connections there are now: the
+ * shard's subscriber connection of generation `gen`. It learns the shard server's run id on
+ * the command connection and checks that the subscriber connection reached the same server
+ * (after a Sentinel failover or a restart the two may briefly disagree), picks the shard's
+ * canary channel, subscribes the shard's topics again, runs the extra steps (history gaps are
+ * read back, the registry writes its channels back), writes the heartbeat, and waits for the
+ * peers seen before to list the same run id. A step that fails is retried with backoff.
+ * Resolves true when everything is back, false as soon as `current()` turns false (the shard
+ * moved on: a connection dropped, a newer restore began, or the bus is closing); every step
+ * is idempotent, so a run that lost its turn does no harm.
  */
-export async function restore(deps: RestoreDeps, gen: number, current: () => boolean): Promise<boolean> {
+export async function restoreShard(deps: RestoreDeps, shard: string, gen: number, current: () => boolean): Promise<boolean> {
   const { link, names, node, subscriptions, canary, heartbeat, logger } = deps;
-  const previousEpoch = heartbeat.epoch;
+  const previousRunId = heartbeat.runIds.get(shard);
   let retryMs = firstRetryMs;
   for (;;) {
-    let step = "epoch";
+    let step = "run id";
     try {
-      const epoch = await link.epoch();
-      step = "canary channels";
-      const canaries = await link.canaryChannels(names.canary(node));
-      canary.setChannels(canaries);
+      const runId = await link.runId(shard);
       if (!current()) return false;
+      const reached = link.subscriberRunId(shard, gen);
+      if (reached !== runId) {
+        logger?.warn(
+          { shard, commands: runId, subscriber: reached },
+          "the subscriber connection reached another Redis server: reconnecting it",
+        );
+        link.rebuildSubscriber(shard);
+        return false;
+      }
+      step = "canary channel";
+      const channel = link.canaryChannel(names.canary(node), shard);
+      canary.set(shard, channel);
       step = "resubscribe";
-      await subscriptions.resubscribeAll(gen, canaries);
+      await subscriptions.resubscribe(shard, gen, [channel]);
       for (const extra of deps.steps) {
         step = extra.name;
-        await extra.run();
+        await extra.run(shard);
       }
       step = "heartbeat";
-      await heartbeat.register(epoch);
+      heartbeat.set(shard, runId);
+      await heartbeat.register();
       step = "peers";
-      const missing = await heartbeat.waitForPeers(epoch, deps.peerGraceMs, current);
+      const missing = await heartbeat.waitForPeers(runId, deps.peerGraceMs, current);
       if (missing.length > 0)
         logger?.warn(
           { peers: missing, peerGraceMs: deps.peerGraceMs },
           "peers did not resubscribe in time; going on without them",
         );
       if (!current()) return false;
-      if (previousEpoch !== undefined && previousEpoch !== epoch)
-        logger?.info({ runId: epoch }, "redis restarted: subscriptions and registry restored");
+      if (previousRunId !== undefined && previousRunId !== runId)
+        logger?.info({ runId, shard }, "redis restarted: subscriptions and registry restored");
       return true;
     } catch (err) {
       if (!current()) return false;
-      logger?.warn({ err: (err as Error).message, step, retryInMs: retryMs }, "restoring the Redis state failed; retrying");
+      logger?.warn(
+        { err: (err as Error).message, shard, step, retryInMs: retryMs },
+        "restoring the Redis state failed; retrying",
+      );
       // A subscriber connection that does not answer is as good as dead: a new one brings a new restore.
-      if (step === "resubscribe") {
-        link.rebuildSubscriber();
+      if (step === "resubscribe" && (err instanceof RedisTimeoutError || (err as Error).cause instanceof RedisTimeoutError)) {
+        link.rebuildSubscriber(shard);
         return false;
       }
       await new Promise((resolve) => setTimeout(resolve, retryMs).unref());

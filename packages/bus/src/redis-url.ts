@@ -4,7 +4,7 @@ export interface RedisAddress {
   readonly port: number;
 }
 
-/** What a Redis URL points at: one server, or a Redis Cluster reached through seed nodes. */
+/** What a Redis URL points at: one server, a Redis Cluster reached through seed nodes, or a master that Sentinels watch. */
 export type RedisTarget =
   | {
       readonly kind: "redis";
@@ -21,6 +21,19 @@ export type RedisTarget =
       readonly tls: boolean;
       readonly username: string | undefined;
       readonly password: string | undefined;
+    }
+  | {
+      readonly kind: "redis-sentinel";
+      /** The Sentinels that are asked where the master is (any one that answers is enough). */
+      readonly sentinels: readonly RedisAddress[];
+      /** The master's name in the Sentinels' configuration (`sentinel monitor <name> …`). */
+      readonly masterName: string;
+      /** TLS to the Redis servers and to the Sentinels. */
+      readonly tls: boolean;
+      /** Credentials for the Redis servers and the Sentinels alike. */
+      readonly username: string | undefined;
+      readonly password: string | undefined;
+      readonly db: number;
     };
 
 /** A Redis URL that cannot be used; the message says why and never repeats a password. */
@@ -33,29 +46,35 @@ export class RedisUrlError extends Error {
 }
 
 const defaultPort = 6379;
-const schemes: Readonly<Record<string, { cluster: boolean; tls: boolean }>> = {
-  redis: { cluster: false, tls: false },
-  rediss: { cluster: false, tls: true },
-  "redis+cluster": { cluster: true, tls: false },
-  "rediss+cluster": { cluster: true, tls: true },
+const defaultSentinelPort = 26379;
+type Mode = "server" | "cluster" | "sentinel";
+const schemes: Readonly<Record<string, { mode: Mode; tls: boolean }>> = {
+  redis: { mode: "server", tls: false },
+  rediss: { mode: "server", tls: true },
+  "redis+cluster": { mode: "cluster", tls: false },
+  "rediss+cluster": { mode: "cluster", tls: true },
+  "redis+sentinel": { mode: "sentinel", tls: false },
+  "rediss+sentinel": { mode: "sentinel", tls: true },
 };
+const schemeList = "redis://, rediss://, redis+cluster://, rediss+cluster://, redis+sentinel:// or rediss+sentinel://";
 
 /**
  * Parses the URL forms Rocket accepts:
  * - `redis://[user:password@]host[:port][/db]`, `rediss://…` (TLS): one Redis server;
  * - `redis+cluster://[user:password@]host:port,host:port,…`, `rediss+cluster://…`: a Redis
- *   Cluster, given by one or more seed nodes (pub/sub is sharded: SSUBSCRIBE/SPUBLISH).
+ *   Cluster, given by one or more seed nodes (pub/sub is sharded: SSUBSCRIBE/SPUBLISH);
+ * - `redis+sentinel://[user:password@]host[:port],host[:port],…/MASTER_NAME[/db]`,
+ *   `rediss+sentinel://…`: the master named MASTER_NAME, found through the Sentinels listed
+ *   (port 26379 by default), followed through their failovers.
  * A comma list under plain `redis://` is refused rather than guessed at, so a cluster is
  * always asked for explicitly. Query parameters are refused (none are supported).
  */
 export function parseRedisUrl(url: string): RedisTarget {
   const [, schemeText, afterScheme] = /^([a-z+]+):\/\/(.*)$/i.exec(url.trim()) ?? [];
-  if (schemeText === undefined || afterScheme === undefined)
-    throw new RedisUrlError("not a URL: expected redis://, rediss://, redis+cluster:// or rediss+cluster://");
+  if (schemeText === undefined || afterScheme === undefined) throw new RedisUrlError(`not a URL: expected ${schemeList}`);
   const schemeName = schemeText.toLowerCase();
   const scheme = schemes[schemeName];
-  if (!scheme)
-    throw new RedisUrlError(`unknown scheme "${schemeName}://": use redis://, rediss://, redis+cluster:// or rediss+cluster://`);
+  if (!scheme) throw new RedisUrlError(`unknown scheme "${schemeName}://": use ${schemeList}`);
   let rest = afterScheme;
   if (rest.includes("?") || rest.includes("#")) throw new RedisUrlError("query parameters and fragments are not supported");
   const slash = rest.indexOf("/", rest.lastIndexOf("@") + 1);
@@ -66,11 +85,33 @@ export function parseRedisUrl(url: string): RedisTarget {
   const { username, password } = at === -1 ? { username: undefined, password: undefined } : userInfo(rest.slice(0, at));
   const hostList = at === -1 ? rest : rest.slice(at + 1);
   if (hostList === "") throw new RedisUrlError("no host");
-  const [first, ...others] = hostList.split(",").map(address);
+  const port = scheme.mode === "sentinel" ? defaultSentinelPort : defaultPort;
+  const [first, ...others] = hostList.split(",").map((raw) => address(raw, port));
   if (first === undefined) throw new RedisUrlError("no host");
   const addresses = [first, ...others];
 
-  if (scheme.cluster) {
+  if (scheme.mode === "sentinel") {
+    const [name = "", db = "", ...more] = path.split("/");
+    if (name === "") throw new RedisUrlError("no master name: redis+sentinel://host:port,host:port/MASTER_NAME");
+    if (more.length > 0 || !/^\d{0,5}$/.test(db)) throw new RedisUrlError(`"${path}" is not MASTER_NAME or MASTER_NAME/db`);
+    let masterName: string;
+    try {
+      masterName = decodeURIComponent(name);
+    } catch {
+      throw new RedisUrlError("the master name is not valid percent-encoding");
+    }
+    if (/\s/.test(masterName)) throw new RedisUrlError(`master name "${name}" has white space`);
+    return {
+      kind: "redis-sentinel",
+      sentinels: addresses,
+      masterName,
+      tls: scheme.tls,
+      username,
+      password,
+      db: db === "" ? 0 : Number(db),
+    };
+  }
+  if (scheme.mode === "cluster") {
     if (path !== "" && path !== "0") throw new RedisUrlError("a Redis Cluster has only database 0");
     return { kind: "redis-cluster", seeds: addresses, tls: scheme.tls, username, password };
   }
@@ -90,12 +131,19 @@ export function redactRedisUrl(url: string): string {
 
 /** Where a target points, as a URL without its password, for logs. */
 export function describeRedisTarget(target: RedisTarget): string {
-  const scheme = `${target.tls ? "rediss" : "redis"}${target.kind === "redis-cluster" ? "+cluster" : ""}`;
+  const suffix = { redis: "", "redis-cluster": "+cluster", "redis-sentinel": "+sentinel" }[target.kind];
+  const scheme = `${target.tls ? "rediss" : "redis"}${suffix}`;
   const user = target.username ?? "";
   const credentials = target.password !== undefined ? `${user}:***@` : user !== "" ? `${user}@` : "";
   const host = ({ host, port }: RedisAddress) => `${host.includes(":") ? `[${host}]` : host}:${port}`;
-  if (target.kind === "redis-cluster") return `${scheme}://${credentials}${target.seeds.map(host).join(",")}`;
-  return `${scheme}://${credentials}${host(target.address)}/${target.db}`;
+  switch (target.kind) {
+    case "redis-cluster":
+      return `${scheme}://${credentials}${target.seeds.map(host).join(",")}`;
+    case "redis-sentinel":
+      return `${scheme}://${credentials}${target.sentinels.map(host).join(",")}/${encodeURIComponent(target.masterName)}/${target.db}`;
+    case "redis":
+      return `${scheme}://${credentials}${host(target.address)}/${target.db}`;
+  }
 }
 
 function userInfo(raw: string): { username: string | undefined; password: string | undefined } {
@@ -112,7 +160,7 @@ function userInfo(raw: string): { username: string | undefined; password: string
   }
 }
 
-function address(raw: string): RedisAddress {
+function address(raw: string, portByDefault: number): RedisAddress {
   let host: string;
   let portText: string | undefined;
   if (raw.startsWith("[")) {
@@ -128,7 +176,7 @@ function address(raw: string): RedisAddress {
     portText = colon === -1 ? undefined : raw.slice(colon + 1);
   }
   if (host === "" || /[\s/@]/.test(host)) throw new RedisUrlError(`host "${raw}" is not a host name or address`);
-  if (portText === undefined) return { host, port: defaultPort };
+  if (portText === undefined) return { host, port: portByDefault };
   const port = Number(portText);
   if (!/^\d+$/.test(portText) || port < 1 || port > 65535) throw new RedisUrlError(`port "${portText}" is not 1-65535`);
   return { host, port };

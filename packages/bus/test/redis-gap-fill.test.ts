@@ -113,6 +113,19 @@ describe("GapFiller", () => {
     }
   });
 
+  it("reports a gap when the history went back in its epoch (a replica promoted without the last messages), and takes its offsets again", async () => {
+    const { filler, track, delivered, lost, reads, range } = setup({ offset: 5, epoch: "E" });
+    filler.resume([track]);
+    reads[0]?.resolve(range(1, 3));
+    await settle();
+    expect(lost).toEqual(["/:t"]);
+    expect(trackPosition(track)).toEqual({ offset: 3, epoch: "E" });
+    // New messages take offsets 4 and 5 again: delivered, not dropped as seen.
+    filler.offer(track, envelope(4, "E", "new4"));
+    filler.offer(track, envelope(5, "E", "new5"));
+    expect(delivered).toEqual(["4:new4", "5:new5"]);
+  });
+
   it("takes a new epoch starting at 1 as the continuation of an expired history", () => {
     const { filler, track, delivered, lost, reads } = setup({ offset: 7, epoch: "E" });
     filler.offer(track, envelope(1, "F"));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseRedisUrl, RedisUrlError, redactRedisUrl } from "../src/index.js";
+import { describeRedisTarget, parseRedisUrl, RedisUrlError, redactRedisUrl } from "../src/index.js";
 
 describe("parseRedisUrl", () => {
   it("reads one server", () => {
@@ -46,8 +46,45 @@ describe("parseRedisUrl", () => {
     });
   });
 
+  it("reads Sentinels and the master's name", () => {
+    expect(parseRedisUrl("redis+sentinel://10.0.0.1:26380,sentinel-2,[::1]/mymaster")).toEqual({
+      kind: "redis-sentinel",
+      sentinels: [
+        { host: "10.0.0.1", port: 26380 },
+        { host: "sentinel-2", port: 26379 },
+        { host: "::1", port: 26379 },
+      ],
+      masterName: "mymaster",
+      tls: false,
+      username: undefined,
+      password: undefined,
+      db: 0,
+    });
+    expect(parseRedisUrl("rediss+sentinel://u:p%2Fq@s1:1,s2:2/my%2Dmaster.1/4")).toEqual({
+      kind: "redis-sentinel",
+      sentinels: [
+        { host: "s1", port: 1 },
+        { host: "s2", port: 2 },
+      ],
+      masterName: "my-master.1",
+      tls: true,
+      username: "u",
+      password: "p/q",
+      db: 4,
+    });
+    expect(describeRedisTarget(parseRedisUrl("redis+sentinel://u:secret@s1:1,s2/m/2"))).toBe(
+      "redis+sentinel://u:***@s1:1,s2:26379/m/2",
+    );
+  });
+
   it.each([
     ["localhost:6379", /not a URL/],
+    ["redis+sentinel://s1:1,s2:2", /no master name/],
+    ["redis+sentinel://s1:1/", /no master name/],
+    ["redis+sentinel://s1:1/m/x", /not MASTER_NAME or MASTER_NAME\/db/],
+    ["redis+sentinel://s1:1/m/1/2", /not MASTER_NAME or MASTER_NAME\/db/],
+    ["redis+sentinel://s1:1/m?x=1", /query parameters/],
+    ["redis+sentinel://s1:1/my%20master", /white space/],
     ["http://localhost", /unknown scheme/],
     ["redis://", /no host/],
     ["redis://a:1,b:2", /cluster form: redis\+cluster/],
