@@ -51,8 +51,6 @@ export const CloseCode = {
   GoingAway: 1001,
   /** A message was larger than the hub's `maxPayloadBytes`. */
   MessageTooBig: 1009,
-  /** The server hit an unexpected error handling this connection. */
-  InternalError: 1011,
   /** The client did not read fast enough: more than `maxBackpressureBytes` were queued for it. */
   SlowConsumer: 4008,
   /**

@@ -6,9 +6,10 @@ import { closeCodes } from "./codes.js";
  * close with any code in 1000–4999, so taking codes as they come would let them grow the
  * number of series without bound. Kept: every code the server sends (`CloseCode`), plus
  * the ones clients and networks produce: 1005 (closed without a status), 1006 (no close
- * frame: the connection just ended), 1007 (invalid UTF-8 in a text frame) and 1008 (policy).
+ * frame: the connection just ended), 1007 (invalid UTF-8 in a text frame), 1008 (policy) and
+ * 1011 (an error on the client's side).
  */
-export const closeCodeLabels: readonly number[] = [...new Set<number>([...closeCodes, 1005, 1006, 1007, 1008])].sort(
+export const closeCodeLabels: readonly number[] = [...new Set<number>([...closeCodes, 1005, 1006, 1007, 1008, 1011])].sort(
   (a, b) => a - b,
 );
 export type CloseCodeLabel = `${number}` | "other";
