@@ -12,6 +12,7 @@ describe("decode", () => {
   it("decodes every command of the protocol table", () => {
     expect(decode('{"auth":{"access":"read-write","secret":"S"}}')).toEqual({ type: "auth", access: "read-write", secret: "S" });
     expect(decode('{"auth":{"access":"read-only"}}')).toEqual({ type: "auth", access: "read-only", secret: "" });
+    expect(decode('{"auth":{"access":"read-only","secret":null}}')).toEqual({ type: "auth", access: "read-only", secret: "" });
     expect(decode('{"subscribe":{"channel":"C"}}')).toEqual({ type: "subscribe", channel: "C" });
     expect(decode('{"unsubscribe":{"channel":"C"}}')).toEqual({ type: "unsubscribe", channel: "C" });
     expect(decode('{"publish":{"event":"E","channel":"C","data":{"foo":"bar"}}}')).toEqual({
