@@ -149,7 +149,10 @@ describe("gateway metrics", () => {
   it("report Redis down for a gateway started while Redis is unreachable", async () => {
     const env: Record<string, string> = { ...composeGatewayEnv(), ROCKET_METRICS_PORT: "0" };
     delete env.ROCKET_REDIS_URL;
-    const gw = resources.add(await startGateway({ env, redisUrl: `redis://127.0.0.1:${await freePort()}` }), (g) => g.stop());
+    const gw = resources.add(
+      await startGateway({ env, redisUrl: `redis://127.0.0.1:${await freePort()}`, waitReady: false }),
+      (g) => g.stop(),
+    );
     expect((await fetch(gw.http("/readyz"))).status).toBe(503);
     const text = await scrape(gw);
     expect(sample(text, "rocket_ready")).toBe(0);

@@ -2,6 +2,7 @@ import { writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { until } from "./ports.js";
 import { type Proc, startProcess } from "./process.js";
 
 /** The built gateway CLI (`npm test` builds before running tests). */
@@ -28,9 +29,18 @@ export interface GatewayOptions {
   readonly redisUrl?: string;
   /** Fixed port (for restarting on the same port); default: a free one. */
   readonly port?: number;
+  /**
+   * With `redisUrl`: resolve only once /readyz answers 200, that is once the gateway is
+   * connected to Redis and subscribes are accepted (default). `false` for a gateway meant to
+   * start without its Redis.
+   */
+  readonly waitReady?: boolean;
 }
 
-/** Starts `rocket` on 127.0.0.1 and a free port; resolves once it logged "listening". */
+/**
+ * Starts `rocket` on 127.0.0.1 and a free port; resolves once it logged "listening" and, in
+ * cluster mode, once it is ready (see `waitReady`).
+ */
 export async function startGateway(options: GatewayOptions = {}): Promise<GatewayProc> {
   const args = ["--host", "127.0.0.1", "--port", String(options.port ?? 0), "--log-level", "debug"];
   if (options.config) {
@@ -46,6 +56,14 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   const proc = startProcess(process.execPath, [rocketBin, ...args], { env });
   const line = await proc.waitForLine(/"msg":"listening"/, 15_000);
   const info = JSON.parse(line) as { port: number; metricsPort?: number };
+  if (options.redisUrl && options.waitReady !== false) {
+    await until(
+      async () => (await fetch(`http://127.0.0.1:${info.port}/readyz`).then(readStatus, () => 0)) === 200,
+      15_000,
+      `gateway on port ${info.port} ready`,
+      50,
+    );
+  }
   return {
     proc,
     port: info.port,
@@ -54,4 +72,10 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     http: (path) => `http://127.0.0.1:${info.port}${path}`,
     stop: (graceMs) => proc.stop(graceMs),
   };
+}
+
+/** The status of a response, once its body is read (so the connection can be reused). */
+async function readStatus(res: Response): Promise<number> {
+  await res.text();
+  return res.status;
 }
