@@ -1,12 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type GatewayProc, type RedisProc, Resources, until } from "../harness/index.js";
+import { type GatewayProc, type RedisProc, Resources, TestClient, until } from "../harness/index.js";
 import type { AlertmanagerAlert } from "./alertmanager.js";
 import type { PromAlert } from "./prometheus.js";
 import { type Monitoring, startCluster, startMonitoring } from "./stack.js";
+import { startWebhookEndpoint, type WebhookEndpoint } from "./webhook-endpoint.js";
 
 // The rules of deploy/prometheus/alerts.yml, in a real Prometheus scraping real gateways,
 // redis_exporter and HAProxy, go pending and then firing while a fault is injected, and reach
-// a real Alertmanager running deploy/alertmanager/alertmanager.yml. The rules are loaded
+// a real Alertmanager running deploy/alertmanager/alertmanager.yml. The gateways send their
+// webhooks to a local endpoint the tests make fail or accept. The rules are loaded
 // from a copy whose `for` is 1 s (the expressions are those of the file), so that the test
 // takes seconds, not minutes.
 
@@ -14,6 +16,7 @@ const resources = new Resources();
 let redis: RedisProc;
 let gateways: GatewayProc[];
 let monitoring: Monitoring;
+let endpoint: WebhookEndpoint;
 
 /** gateway-1 reaches Redis as an ACL user of its own, so that Redis can refuse it alone. */
 const user = { name: "gateway-1", password: "gateway-1-secret" };
@@ -64,9 +67,12 @@ async function value(expr: string): Promise<number | undefined> {
 const allReady = () => value('sum(rocket_ready{job="rocket"})').then((v) => v === gateways.length);
 
 beforeAll(async () => {
+  endpoint = resources.add(await startWebhookEndpoint(500), (e) => e.close());
+  const webhooks = { Url: endpoint.url, Secret: "webhook-secret-0123456789", Events: ["channel_occupied", "channel_vacated"] };
   const cluster = await startCluster(resources, 3, {
     beforeGateways: async (r) => void (await createUser(r)),
     redisUrl: (r, i) => (i === 0 ? `redis://${user.name}:${user.password}@127.0.0.1:${r.port}` : r.url),
+    env: { ROCKET_WEBHOOKS: JSON.stringify(webhooks) },
   });
   ({ redis, gateways } = cluster);
   monitoring = await startMonitoring(resources, cluster, { forSeconds: 1 });
@@ -76,6 +82,42 @@ beforeAll(async () => {
 afterAll(() => resources.close());
 
 describe("alerts on a live cluster", () => {
+  it("fire RocketWebhookEndpointFailing while the endpoint answers 500, and resolve once it answers 200", {
+    timeout: 120_000,
+  }, async () => {
+    expect((await monitoring.prometheus.alerts()).filter((a) => a.labels.alertname === "RocketWebhookEndpointFailing")).toEqual(
+      [],
+    );
+    // A channel's first subscriber: a channel_occupied event, which the endpoint refuses.
+    const client = resources.add(await TestClient.connect(gateways[0]!.url()), (c) => c.close());
+    expect(await client.auth("read-only", "")).toEqual({ ok: true });
+    expect(await client.subscribe("hooked")).toEqual({ ok: true });
+
+    const firing = await alertsUntil(
+      "RocketWebhookEndpointFailing",
+      (a) => a.some((x) => x.state === "firing"),
+      "RocketWebhookEndpointFailing firing",
+    );
+    // Only for gateways whose POSTs failed.
+    const failed = (await monitoring.prometheus.query('rocket_webhook_requests_failed_total{job="rocket"} > 0')).map(
+      (s) => s.metric.instance,
+    );
+    expect(failed.length).toBeGreaterThan(0);
+    expect(firing.map((a) => a.labels.instance).filter((i) => !failed.includes(i))).toEqual([]);
+    expect(endpoint.answered.get(500)).toBeGreaterThan(0);
+    const delivered = await inAlertmanager(
+      "RocketWebhookEndpointFailing",
+      (a) => a.status.state === "active",
+      "RocketWebhookEndpointFailing in Alertmanager",
+    );
+    expect(delivered[0]!.annotations.panel).toBe("Cluster overview: Webhook deliveries");
+
+    // The endpoint comes back: the next retry delivers the event, and the alert resolves.
+    endpoint.answer(200);
+    await alertsUntil("RocketWebhookEndpointFailing", (a) => a.length === 0, "RocketWebhookEndpointFailing resolved");
+    expect(endpoint.answered.get(200)).toBeGreaterThan(0);
+  });
+
   it("fire RocketNodeNotReady for a gateway Redis refuses, while its bus stays up", { timeout: 120_000 }, async () => {
     const [g1] = gateways as [GatewayProc];
     expect((await monitoring.prometheus.alerts()).filter((a) => a.labels.alertname === "RocketNodeNotReady")).toEqual([]);

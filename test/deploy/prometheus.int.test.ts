@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type GatewayProc, Resources, TestClient, until } from "../harness/index.js";
+import { api, apiKey } from "../server/helpers.js";
 import { dataPanels, loadDashboards, queryVariables, substitute, variableQuery } from "./dashboards.js";
 import { alertsYml, readYaml, repoPath } from "./files.js";
 import { type HaproxyProc, haproxyServerVariables } from "./haproxy.js";
@@ -35,7 +36,8 @@ const grafanaBuiltins = { __rate_interval: "5s", __interval: "1s", __range: "1m"
 /**
  * Traffic on every gateway: subscribers and publishers on "room" (plus one through HAProxy),
  * a publish ticking every 100 ms per gateway, one error reply and one disconnect per gateway,
- * and one stalled subscriber per gateway flooded until it is dropped as a slow consumer.
+ * an HTTP API publish and an unauthorized API request per gateway, and one stalled subscriber
+ * per gateway flooded until it is dropped as a slow consumer.
  */
 async function startTraffic(): Promise<{ stop(): Promise<void> }> {
   const secret = composeSecret();
@@ -54,6 +56,12 @@ async function startTraffic(): Promise<{ stop(): Promise<void> }> {
     const leaver = await TestClient.connect(gw.url());
     expect(await leaver.request({ disconnect: true })).toEqual({ ok: true });
     await leaver.closed;
+    // The HTTP API: a publish, and a request with a key that is not one of ApiKeys.
+    expect(await api(gw, "POST", "/api/publish", { channel: "room", event: "api", data: {} })).toEqual({
+      status: 200,
+      body: { ok: true },
+    });
+    expect((await api(gw, "GET", "/api/channels", undefined, "not-the-api-key-0123456789")).status).toBe(401);
   }
   const viaLb = resources.add(await TestClient.connect(lb.url()), (c) => c.close());
   expect(await viaLb.auth("read-only", "")).toEqual({ ok: true });
@@ -85,7 +93,8 @@ async function startTraffic(): Promise<{ stop(): Promise<void> }> {
 const targetCount = () => gateways.length + 2;
 
 beforeAll(async () => {
-  const cluster = await startCluster(resources, haproxyServerVariables().length);
+  // With the HTTP API on, as a cluster serving backends runs it.
+  const cluster = await startCluster(resources, haproxyServerVariables().length, { env: { ROCKET_API_KEY: apiKey } });
   gateways = cluster.gateways;
   monitoring = await startMonitoring(resources, cluster);
   ({ lb, redisExporter, prometheus } = monitoring);
@@ -189,8 +198,21 @@ describe("Prometheus scraping a live cluster", () => {
       [...text.matchAll(/^rocket_\w+\{([^}]*)\}/gm)].flatMap((m) => [...m[1]!.matchAll(/(\w+)="/g)].map((l) => l[1]!)),
     );
     // rocket_build_info's version/nodejs, histogram buckets' le, and the bounded sets of the protocol
-    // (method and result: rocket_auth_total's secret|token and ok|invalid|expired).
-    const allowed = new Set(["hub", "command", "code", "limit", "reason", "method", "result", "le", "version", "nodejs"]);
+    // (method and result: rocket_auth_total's secret|token and ok|invalid|expired; endpoint: the
+    // HTTP API's fixed list).
+    const allowed = new Set([
+      "hub",
+      "command",
+      "code",
+      "limit",
+      "reason",
+      "method",
+      "result",
+      "endpoint",
+      "le",
+      "version",
+      "nodejs",
+    ]);
     expect([...labels].filter((l) => !allowed.has(l))).toEqual([]);
     expect(labels).toContain("hub");
     expect(text).not.toMatch(/room|firehose|never-created/);

@@ -25,16 +25,22 @@ export function composeSecret(): string {
  * Starts one redis-server with the settings docker-compose.yml gives it, and `count`
  * gateways on it, configured by the environment docker-compose.yml gives its gateways; only
  * what must differ on a test machine is overridden: host and port (127.0.0.1, free ports, by
- * flag), the metrics port (free) and Redis (the one started here, or `redisUrl(redis, i)`).
+ * flag), the metrics port (free) and Redis (the one started here, or `redisUrl(redis, i)`),
+ * plus `env`.
  */
 export async function startCluster(
   resources: Resources,
   count: number,
-  options: { redisUrl?: (redis: RedisProc, i: number) => string; beforeGateways?: (redis: RedisProc) => Promise<void> } = {},
+  options: {
+    redisUrl?: (redis: RedisProc, i: number) => string;
+    beforeGateways?: (redis: RedisProc) => Promise<void>;
+    /** Environment on top of the compose file's (an API key, webhooks). */
+    env?: Readonly<Record<string, string>>;
+  } = {},
 ): Promise<{ redis: RedisProc; gateways: GatewayProc[] }> {
   const redis = resources.add(await startRedis(composeRedisArgs()), (r) => r.stop());
   await options.beforeGateways?.(redis);
-  const env: Record<string, string> = { ...composeGatewayEnv(), ROCKET_METRICS_PORT: "0" };
+  const env: Record<string, string> = { ...composeGatewayEnv(), ...options.env, ROCKET_METRICS_PORT: "0" };
   delete env.ROCKET_REDIS_URL;
   const gateways = await Promise.all(
     Array.from({ length: count }, (_, i) =>
