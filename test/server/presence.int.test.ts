@@ -36,6 +36,13 @@ describe("presence: 3 gateways, 1 Redis", () => {
     expect(await alice2.subscribe("room:1")).toEqual({ ok: true });
     expect(await alice2.publish("room:1", "say", { n: 1 })).toEqual({ ok: true });
     await until(() => heard(watcher, "room:1").includes("say:1"), 5000, "the message");
+    // Presence is recorded in the background after the ok (docs/protocol.md, "When"): once
+    // both of alice's connections count, the first one leaving is no leave of alice.
+    const aliceCount = async () =>
+      ((await api(a, "GET", "/api/presence?channel=room:1")).body.users as { user: string; connections: number }[]).find(
+        (u) => u.user === "alice",
+      )?.connections;
+    await until(async () => (await aliceCount()) === 2, 5000, "both of alice's connections counted");
     expect(await alice1.request({ unsubscribe: { channel: "room:1" } })).toEqual({ ok: true });
     expect(await alice2.publish("room:1", "say", { n: 2 })).toEqual({ ok: true });
     alice2.close();
