@@ -182,6 +182,23 @@ export class Outbox {
     if (this.mode !== "closed") this.socket.subscribe(topic);
   }
 
+  /**
+   * Answers the request holding `ticket` with `reply`, writes every reply that is ready now
+   * (this one too, unless one before it is still being computed), then joins `topic`, in one
+   * synchronous step: uWS writes the topic's deliveries directly, and none may overtake the
+   * ok of the subscribe that enabled them.
+   */
+  fillAndSubscribe(ticket: number, reply: AnyReply, topic: string): void {
+    if (this.mode === "closed" || this.queue === undefined) return;
+    this.queue[ticket - this.head] = reply;
+    if (this.queue[0] !== undefined) {
+      if (this.mode === "in-handler") this.writeReady();
+      else this.socket.cork(() => this.writeReady());
+      this.endIfDone();
+    }
+    this.subscribe(topic);
+  }
+
   unsubscribe(topic: string): void {
     if (this.mode !== "closed") this.socket.unsubscribe(topic);
   }

@@ -213,22 +213,24 @@ export class Session {
     const membership: Membership = { state: "joining", repeat: new Promise((resolve) => (settled = resolve)) };
     this.channels ??= new Map();
     this.channels.set(channel, membership);
+    // The subscriber writes the ok itself, in the same step as the socket joins the topic.
+    const ticket = this.outbox.reserve();
     const op = this.afterBarrier(() =>
-      this.context.subscriber.subscribe(this.outbox, channel, since).then(
-        (reply) => {
+      this.context.subscriber.subscribe(this.outbox, channel, since, ticket).then(
+        () => {
           membership.state = "joined";
           settled(ok);
-          return reply;
+          return ok;
         },
         (err: unknown) => {
           if (this.channels?.get(channel) === membership) this.channels.delete(channel);
           this.context.hub.logger.debug({ err, what: "subscribe" }, "bus operation failed");
           settled(unavailable);
+          this.outbox.fill(ticket, unavailable);
           return unavailable;
         },
       ),
     );
-    this.replyLater(op);
     this.setBarrier(op);
   }
 
