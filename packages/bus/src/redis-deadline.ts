@@ -12,8 +12,21 @@ export class RedisTimeoutError extends Error {
  * link's own timer, so that a timeout is known by its type (ioredis's is a plain Error).
  */
 export function withDeadline<T>(pending: Promise<T>, timeoutMs: number, what: string): Promise<T> {
+  return race(pending, timeoutMs, () => new RedisTimeoutError(what, timeoutMs));
+}
+
+/**
+ * `pending`, or a rejection with `late()` after `ms`, whichever comes first; a rejection of
+ * `pending` goes through `failed` (default: as it is).
+ */
+export function race<T>(
+  pending: Promise<T>,
+  ms: number,
+  late: () => Error,
+  failed: (err: unknown) => unknown = same,
+): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new RedisTimeoutError(what, timeoutMs)), timeoutMs);
+    const timer = setTimeout(() => reject(late()), ms);
     pending.then(
       (value) => {
         clearTimeout(timer);
@@ -21,8 +34,12 @@ export function withDeadline<T>(pending: Promise<T>, timeoutMs: number, what: st
       },
       (err: unknown) => {
         clearTimeout(timer);
-        reject(err);
+        reject(failed(err));
       },
     );
   });
+}
+
+function same(err: unknown): unknown {
+  return err;
 }
