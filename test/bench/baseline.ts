@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
+import { must } from "../harness/must.js";
 import { benchBin } from "./run-bench.js";
 
 /** A baseline server (`rocket-bench baseline`) on a free port, stopped on dispose. */
@@ -18,7 +19,7 @@ export async function startBaseline(args: readonly string[] = []): Promise<{ url
   const { port } = JSON.parse(line) as { port: number };
   return {
     url: `ws://127.0.0.1:${port}`,
-    pid: child.pid!,
+    pid: must(child.pid),
     async [Symbol.asyncDispose]() {
       child.kill("SIGTERM");
       await exited;

@@ -1,4 +1,5 @@
 import { expect } from "vitest";
+import { must } from "../harness/must.js";
 import type { BenchOutcome, Phase, Run } from "./run-bench.js";
 
 /** Every delivery owed is either received or counted lost, and nothing was lost or refused. */
@@ -19,7 +20,7 @@ export function expectBooksBalance(phase: Phase, subscribers: number): void {
 /** A comparison that ran both servers through a peak and a half-rate phase, and printed the ratio. */
 export function expectComparison(outcome: BenchOutcome, scenario: string): [Run, Run] {
   expect(outcome.code, outcome.stderr).toBe(0);
-  const report = outcome.report!;
+  const report = must(outcome.report);
   expect(report.scenario).toBe(scenario);
   expect(report.runs.map((r) => r.target)).toEqual(["rocket", "baseline"]);
   expect(outcome.stdout).toMatch(/rocket\/baseline peak deliveries\/s: [\d,]+ \/ [\d,]+ = \d+\.\d\d/);

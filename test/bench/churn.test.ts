@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { must } from "../harness/must.js";
 import { expectBooksBalance, expectComparison } from "./checks.js";
 import { runBench, tiny } from "./run-bench.js";
 
@@ -18,9 +19,9 @@ describe("rocket-bench churn", () => {
     for (const run of expectComparison(outcome, "churn")) {
       for (const phase of run.phases) {
         expectBooksBalance(phase, 10);
-        expect(phase.churn!.cycles).toBeGreaterThan(0);
-        expect(phase.churn!.failures).toBe(0);
-        expect(phase.churn!.subscribeLatency.count).toBeGreaterThan(0);
+        expect(must(phase.churn).cycles).toBeGreaterThan(0);
+        expect(must(phase.churn).failures).toBe(0);
+        expect(must(phase.churn).subscribeLatency.count).toBeGreaterThan(0);
       }
     }
     expect(outcome.stdout).toContain("churn subscribe p99 ms");

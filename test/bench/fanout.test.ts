@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { must } from "../harness/must.js";
 import { startBaseline } from "./baseline.js";
 import { expectBooksBalance, expectComparison } from "./checks.js";
 import { runBench, tiny } from "./run-bench.js";
@@ -27,10 +28,10 @@ describe("rocket-bench fanout", () => {
       ...tiny,
     ]);
     expect(outcome.code, outcome.stderr).toBe(0);
-    const [run] = outcome.report!.runs;
-    expect(run!.target).toBe("mine");
-    expect(run!.phases.map((p) => p.name)).toEqual(["fixed"]);
-    expectBooksBalance(run!.phases[0]!, 5);
+    const [run] = must(outcome.report).runs;
+    expect(must(run).target).toBe("mine");
+    expect(must(run).phases.map((p) => p.name)).toEqual(["fixed"]);
+    expectBooksBalance(must(must(run).phases[0]), 5);
     expect(outcome.stdout).toContain("fixed rate: latency p99 ms");
   }, 60_000);
 });

@@ -1,5 +1,6 @@
 import { expect } from "vitest";
-import { type Delivery, type GatewayProc, type TestClient, until } from "../harness/index.js";
+import { type Delivery, type GatewayProc, until } from "../harness/index.js";
+import { must } from "../harness/must.js";
 import { type ContinuousPublisher, ok, type Sent } from "./helpers.js";
 
 /** The reply to a publish the bus could not confirm. */
@@ -93,7 +94,7 @@ export function servedSince(
     publishers.every((p) =>
       sub.deliveries.some((d) => {
         const tag = d.data as Tag;
-        return tag.p === p.tag && tag.i !== markerIndex && p.sent[tag.i]!.sentAt > since;
+        return tag.p === p.tag && tag.i !== markerIndex && must(p.sent[tag.i]).sentAt > since;
       }),
     ),
   );
@@ -157,11 +158,11 @@ export function audit(
   for (const [channel, list] of orders) {
     const [first, ...rest] = list;
     for (const other of rest) {
-      const mine = new Set(first!.keys);
+      const mine = new Set(must(first).keys);
       const theirs = new Set(other.keys);
-      const a = first!.keys.filter((k) => theirs.has(k));
+      const a = must(first).keys.filter((k) => theirs.has(k));
       const b = other.keys.filter((k) => mine.has(k));
-      if (a.some((k, i) => b[i] !== k)) divergent.push(`${channel}: ${first!.name} and ${other.name}`);
+      if (a.some((k, i) => b[i] !== k)) divergent.push(`${channel}: ${must(first).name} and ${other.name}`);
     }
   }
   return {

@@ -1,8 +1,10 @@
 import { hostname } from "node:os";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type GatewayProc, type RedisProc, Resources, startRedis, until } from "../harness/index.js";
+import { must } from "../harness/must.js";
 import { audit, expectAcksKept, loggedAt, stopAndFlush, type Watched } from "./audit.js";
 import {
+  answeredAt,
   ContinuousPublisher,
   marginMs,
   numSub,
@@ -58,7 +60,7 @@ describe("cluster mode: subscriber connection killed from the Redis side", () =>
       }
       const sentAt = (d: { data: unknown }) => {
         const m = d.data as Sent;
-        return publishers.find((p) => p.tag === m.p)!.sent[m.i]!.sentAt;
+        return must(must(publishers.find((p) => p.tag === m.p)).sent[m.i]).sentAt;
       };
       await until(
         () => subs.every((s) => s.client.deliveries.some((d) => sentAt(d) > killAt)),
@@ -75,7 +77,7 @@ describe("cluster mode: subscriber connection killed from the Redis side", () =>
       const clientList = await redis.cli("CLIENT", "LIST", "TYPE", "pubsub");
       const id = [...clientList.matchAll(bId)].find((m) => m[2] === bName)?.[1];
       expect(id, `${bName} in CLIENT LIST`).toBeDefined();
-      await killAndRecover(() => redis.cli("CLIENT", "KILL", "ID", id!), [b]);
+      await killAndRecover(() => redis.cli("CLIENT", "KILL", "ID", must(id)), [b]);
       // Then every node's subscriber connection at once (and only those: publishes go on another one).
       await killAndRecover(() => redis.cli("CLIENT", "KILL", "TYPE", "pubsub"), nodes);
     } finally {
@@ -86,8 +88,8 @@ describe("cluster mode: subscriber connection killed from the Redis side", () =>
     // not reach that node's subscribers (docs/operations.md, "Guarantees"). Nothing else may be
     // missing, and nothing at all on a node whose connection was not killed.
     const report = audit(publishers, watched, (s, name) => {
-      const node = subs[watched.findIndex((w) => w.name === name)]!.node;
-      const inGap = gaps.some((g) => g.node === node && s.sentAt <= g.to && s.repliedAt! >= g.from);
+      const node = must(subs[watched.findIndex((w) => w.name === name)]).node;
+      const inGap = gaps.some((g) => g.node === node && s.sentAt <= g.to && answeredAt(s) >= g.from);
       return inGap ? "accepted while the subscriber's node resubscribed" : undefined;
     });
     expectAcksKept("CLIENT KILL of subscriber connections", report, watched);

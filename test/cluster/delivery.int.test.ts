@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type GatewayProc, type RedisProc, Resources, startGateway, startRedis, until } from "../harness/index.js";
+import { must } from "../harness/must.js";
 import { numSub, publisher, publishMany, readyz, redisChannel, startNodes, subscriber, waitReady } from "./helpers.js";
 
 interface Tagged {
@@ -49,8 +50,8 @@ describe("cluster mode: 3 gateways, 1 Redis", () => {
     const r2: unknown[] = [];
     for (let round = 0; round < 10; round++) {
       const [a1, a2] = await Promise.all([
-        publishMany(p1!, "order", (i) => ({ p: "A", i: round * 50 + i }), 50),
-        publishMany(p2!, "order", (i) => ({ p: "B", i: round * 50 + i }), 50),
+        publishMany(must(p1), "order", (i) => ({ p: "A", i: round * 50 + i }), 50),
+        publishMany(must(p2), "order", (i) => ({ p: "B", i: round * 50 + i }), 50),
       ]);
       r1.push(...a1);
       r2.push(...a2);
@@ -61,20 +62,20 @@ describe("cluster mode: 3 gateways, 1 Redis", () => {
 
     // A marker from each publisher after its last message: once every subscriber has both,
     // anything delivered twice or late would have come before them.
-    expect(await p1!.publish("order", "m", { p: "A", i: 500 })).toEqual({ ok: true });
-    expect(await p2!.publish("order", "m", { p: "B", i: 500 })).toEqual({ ok: true });
+    expect(await must(p1).publish("order", "m", { p: "A", i: 500 })).toEqual({ ok: true });
+    expect(await must(p2).publish("order", "m", { p: "B", i: 500 })).toEqual({ ok: true });
     const hasMarkers = (sub: (typeof subs)[number]) =>
       ["A", "B"].every((p) => sub.deliveries.some((d) => (d.data as Tagged).p === p && (d.data as Tagged).i === 500));
     await until(() => subs.every(hasMarkers), 20_000, "both markers at every subscriber");
     const orders = subs.map((sub) => sub.deliveries.map((d) => d.data as Tagged).filter((m) => m.i < 500));
-    const first = orders[0]!;
+    const first = must(orders[0]);
     const ints = (p: string) => first.filter((m) => m.p === p).map((m) => m.i);
     const inOrder = Array.from({ length: 500 }, (_, i) => i);
     expect(ints("A")).toEqual(inOrder);
     expect(ints("B")).toEqual(inOrder);
     for (const order of orders) expect(order).toEqual(first);
     // Interleaved, not one publisher after the other (otherwise the order test proves little).
-    const switches = first.filter((m, i) => i > 0 && m.p !== first[i - 1]!.p).length;
+    const switches = first.filter((m, i) => i > 0 && m.p !== must(first[i - 1]).p).length;
     expect(switches).toBeGreaterThan(1);
     for (const sub of subs) expect(sub.deliveries).toHaveLength(1002);
   });
@@ -100,9 +101,9 @@ describe("cluster mode: 3 gateways, 1 Redis", () => {
     const onC = await subscriber(resources, c, "counted");
     expect(await numSub(redis.cli, channel)).toBe(2);
 
-    expect(await onB1!.request({ unsubscribe: { channel: "counted" } })).toEqual({ ok: true });
+    expect(await must(onB1).request({ unsubscribe: { channel: "counted" } })).toEqual({ ok: true });
     expect(await numSub(redis.cli, channel)).toBe(2);
-    expect(await onB2!.request({ unsubscribe: { channel: "counted" } })).toEqual({ ok: true });
+    expect(await must(onB2).request({ unsubscribe: { channel: "counted" } })).toEqual({ ok: true });
     await until(async () => (await numSub(redis.cli, channel)) === 1, 5000, "B unsubscribed");
     onC.close();
     await until(async () => (await numSub(redis.cli, channel)) === 0, 5000, "C unsubscribed after its client left");

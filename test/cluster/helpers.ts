@@ -126,6 +126,11 @@ export interface Sent {
   reply?: string;
 }
 
+/** When `s` was answered; NaN while unanswered, so that it falls inside no time window (as `undefined` did). */
+export function answeredAt(s: Sent): number {
+  return s.repliedAt ?? Number.NaN;
+}
+
 /** Publishes one message at a time, as fast as replies come (a little slower after an error). */
 export class ContinuousPublisher {
   readonly sent: Sent[] = [];

@@ -8,8 +8,18 @@ import {
   type TestClient,
   until,
 } from "../harness/index.js";
+import { must } from "../harness/must.js";
 import { audit, expectAcksKept, stopAndFlush, type Watched } from "./audit.js";
-import { ContinuousPublisher, channelPerShard, publisher, publishMany, redisChannel, startNodes, subscriber } from "./helpers.js";
+import {
+  answeredAt,
+  ContinuousPublisher,
+  channelPerShard,
+  publisher,
+  publishMany,
+  redisChannel,
+  startNodes,
+  subscriber,
+} from "./helpers.js";
 
 const ok = { ok: true };
 
@@ -41,7 +51,7 @@ describe("cluster mode over a Redis Cluster of 3 masters (sharded pub/sub)", () 
 
   it("delivers a publish on A to subscribers on A, B and C exactly once, on every shard", async () => {
     const subs = await Promise.all(nodes.map((gw) => subscriber(resources, gw, ...channels)));
-    const pub = await publisher(resources, nodes[0]!);
+    const pub = await publisher(resources, must(nodes[0]));
     for (const channel of channels) expect(await pub.publish(channel, "m", { channel, n: 1 })).toEqual({ ok: true });
     for (const sub of subs) await sub.waitForDeliveries(3);
     for (const channel of channels) expect(await pub.publish(channel, "m", { channel, n: 2 })).toEqual({ ok: true });
@@ -53,15 +63,17 @@ describe("cluster mode over a Redis Cluster of 3 masters (sharded pub/sub)", () 
     }
     // Every master carried its shard's publishes and holds every node's subscription.
     for (const [k, owner] of owners.entries()) {
-      expect(await owner.cli("PUBSUB", "SHARDNUMSUB", redisChannel(channels[k]!))).toBe(`${redisChannel(channels[k]!)}\n3`);
+      expect(await owner.cli("PUBSUB", "SHARDNUMSUB", redisChannel(must(channels[k])))).toBe(
+        `${redisChannel(must(channels[k]))}\n3`,
+      );
       expect(await owner.cli("INFO", "commandstats")).toMatch(/cmdstat_spublish:calls=[1-9]/);
     }
   });
 
   it("gives every subscriber all 1000 interleaved messages, in one order per channel", async () => {
     const subs = await Promise.all([...nodes, ...nodes].map((gw) => subscriber(resources, gw, ...channels)));
-    const [p1, p2] = await Promise.all([publisher(resources, nodes[0]!), publisher(resources, nodes[1]!)]);
-    const channelOf = (i: number) => channels[i % 3]!;
+    const [p1, p2] = await Promise.all([publisher(resources, must(nodes[0])), publisher(resources, must(nodes[1]))]);
+    const channelOf = (i: number) => must(channels[i % 3]);
     // Ten rounds of 50 from each publisher at once: both always have messages in flight
     // together, so the two streams interleave on every channel whatever the scheduler does.
     const replies: unknown[] = [];
@@ -69,26 +81,26 @@ describe("cluster mode over a Redis Cluster of 3 masters (sharded pub/sub)", () 
       const from = round * 50;
       const [r1, r2] = await Promise.all([
         publishMany(
-          p1!,
+          must(p1),
           (i) => channelOf(from + i),
           (i) => ({ p: "A", i: from + i }),
           50,
         ),
         publishMany(
-          p2!,
+          must(p2),
           (i) => channelOf(from + i),
           (i) => ({ p: "B", i: from + i }),
           50,
         ),
       ]);
-      replies.push(...r1!, ...r2!);
+      replies.push(...must(r1), ...must(r2));
     }
     expect(replies).toHaveLength(1000);
     expect(replies.every((r) => JSON.stringify(r) === '{"ok":true}')).toBe(true);
 
     // A marker from each publisher on each channel after its last message: once every
     // subscriber has them all, anything delivered twice or late would have come before.
-    for (const pub of [p1!, p2!]) {
+    for (const pub of [must(p1), must(p2)]) {
       for (const channel of channels) expect(await pub.publish(channel, "m", { p: pub === p1 ? "A" : "B", i: 500 })).toEqual(ok);
     }
     const markers = (sub: TestClient) => sub.deliveries.filter((d) => (d.data as Tagged).i === 500).length;
@@ -97,26 +109,26 @@ describe("cluster mode over a Redis Cluster of 3 masters (sharded pub/sub)", () 
       const orders = subs.map((sub) =>
         sub.deliveries.filter((d) => d.channel === channel && (d.data as Tagged).i < 500).map((d) => d.data as Tagged),
       );
-      const first = orders[0]!;
+      const first = must(orders[0]);
       for (const p of ["A", "B"]) {
         const expected = Array.from({ length: 500 }, (_, i) => i).filter((i) => channelOf(i) === channel);
         expect(first.filter((m) => m.p === p).map((m) => m.i)).toEqual(expected);
       }
       for (const order of orders) expect(order).toEqual(first);
       // Interleaved on this channel, not one publisher after the other.
-      const switches = first.filter((m, i) => i > 0 && m.p !== first[i - 1]!.p).length;
+      const switches = first.filter((m, i) => i > 0 && m.p !== must(first[i - 1]).p).length;
       expect(switches, channel).toBeGreaterThan(1);
     }
     for (const sub of subs) expect(sub.deliveries).toHaveLength(1006);
   });
 
   it("answers invalid_channel cluster-wide and drops a node's shard subscription with its last subscriber", async () => {
-    const pub = await publisher(resources, nodes[2]!);
+    const pub = await publisher(resources, must(nodes[2]));
     expect(await pub.publish("never-created", "m", {})).toEqual({ err: "invalid_channel" });
-    const channel = channels[1]!;
-    const owner = owners[1]!;
-    const onA = await subscriber(resources, nodes[0]!, channel);
-    const onB = await subscriber(resources, nodes[1]!, channel);
+    const channel = must(channels[1]);
+    const owner = must(owners[1]);
+    const onA = await subscriber(resources, must(nodes[0]), channel);
+    const onB = await subscriber(resources, must(nodes[1]), channel);
     const count = async () => Number((await owner.cli("PUBSUB", "SHARDNUMSUB", redisChannel(channel))).split("\n")[1]);
     expect(await count()).toBe(2);
     expect(await onA.request({ unsubscribe: { channel } })).toEqual({ ok: true });
@@ -133,12 +145,12 @@ describe("cluster mode over a Redis Cluster of 3 masters (sharded pub/sub)", () 
   });
 
   it("follows a slot move, losing nothing acknowledged outside the move", async () => {
-    const channel = channels[0]!;
-    const from = owners[0]!;
-    const to = owners[1]!;
+    const channel = must(channels[0]);
+    const from = must(owners[0]);
+    const to = must(owners[1]);
     const subs = await Promise.all(nodes.map((gw) => subscriber(resources, gw, channel)));
     const watched: Watched[] = subs.map((client, k) => ({ name: `subscriber on node ${k}`, client }));
-    const pub = new ContinuousPublisher(await publisher(resources, nodes[2]!), "P", channel);
+    const pub = new ContinuousPublisher(await publisher(resources, must(nodes[2])), "P", channel);
     let moveAt = 0;
     let movedAt = 0;
     try {
@@ -166,7 +178,7 @@ describe("cluster mode over a Redis Cluster of 3 masters (sharded pub/sub)", () 
     // that node (docs/operations.md, "Redis Cluster"). Nothing acknowledged before the move
     // began or after every node resubscribed may be missing.
     const report = audit([pub], watched, (s) =>
-      s.sentAt <= movedAt && s.repliedAt! >= moveAt ? "accepted during the slot move" : undefined,
+      s.sentAt <= movedAt && answeredAt(s) >= moveAt ? "accepted during the slot move" : undefined,
     );
     expectAcksKept("slot move", report, watched);
   });

@@ -3,6 +3,7 @@ import { hostname } from "node:os";
 import { Redis } from "ioredis";
 import { afterEach, describe, expect, it } from "vitest";
 import { type RedisProc, Resources, startRedis, until } from "../harness/index.js";
+import { must } from "../harness/must.js";
 import { publisher, readyz, startNodes, subscriber } from "./helpers.js";
 
 const operations = readFileSync(new URL("../../docs/operations.md", import.meta.url), "utf8");
@@ -15,8 +16,8 @@ describe("what a cluster keeps in Redis (docs/operations.md)", () => {
     const redis = resources.add(await startRedis(), (r) => r.stop());
     const gateways = await startNodes(resources, redis.url, 2);
     const names = gateways.map((gw) => `${hostname()}:${gw.proc.pid}`);
-    const sub = await subscriber(resources, gateways[1]!, "layout");
-    const pub = await publisher(resources, gateways[0]!);
+    const sub = await subscriber(resources, must(gateways[1]), "layout");
+    const pub = await publisher(resources, must(gateways[0]));
 
     const raw = resources.add(new Redis(redis.port, "127.0.0.1"), (r) => r.disconnect());
     const payloads: Buffer[] = [];
@@ -27,7 +28,7 @@ describe("what a cluster keeps in Redis (docs/operations.md)", () => {
     const after = Date.now();
     await sub.waitForDeliveries(1);
     await until(() => payloads.length === 1, 5000, "the message on the Redis channel");
-    const payload = payloads[0]!;
+    const payload = must(payloads[0]);
     const clock = payload.readDoubleLE(0);
     expect(clock).toBeGreaterThanOrEqual(before - 1);
     expect(clock).toBeLessThanOrEqual(after + 1);
@@ -41,7 +42,7 @@ describe("what a cluster keeps in Redis (docs/operations.md)", () => {
     expect(await redis.cli("SMEMBERS", "rocket:channels:/")).toBe("layout");
     expect(await redis.cli("ZRANGE", "{rocket:channels:/}:active", "0", "-1")).toBe("layout");
     expect((await redis.cli("SMEMBERS", "rocket:nodes")).split("\n").sort()).toEqual([...names].sort());
-    const runId = /run_id:(\w+)/.exec(await redis.cli("INFO", "server"))![1];
+    const runId = must(/run_id:(\w+)/.exec(await redis.cli("INFO", "server")))[1];
     for (const name of names) {
       expect(await redis.cli("GET", `rocket:node:${name}`)).toBe(runId);
       const ttl = Number(await redis.cli("PTTL", `rocket:node:${name}`));
@@ -63,10 +64,10 @@ describe("what a cluster keeps in Redis (docs/operations.md)", () => {
     const redis: RedisProc = resources.add(await startRedis(), (r) => r.stop());
     const acl = /^ACL SETUSER rocket[^`]*/m.exec(operations)?.[0];
     expect(acl, "the ACL block in docs/operations.md").toBeDefined();
-    expect(await redis.cli(...acl!.trim().split(/\s+/))).toBe("OK");
+    expect(await redis.cli(...must(acl).trim().split(/\s+/))).toBe("OK");
     const gateways = await startNodes(resources, `redis://rocket:password@127.0.0.1:${redis.port}`, 2);
-    const sub = await subscriber(resources, gateways[1]!, "confined");
-    const pub = await publisher(resources, gateways[0]!);
+    const sub = await subscriber(resources, must(gateways[1]), "confined");
+    const pub = await publisher(resources, must(gateways[0]));
     expect(await pub.publish("confined", "m", 1)).toEqual({ ok: true });
     expect(await pub.publish("never-created", "m", 1)).toEqual({ err: "invalid_channel" });
     expect(await sub.waitForDeliveries(1)).toEqual([{ event: "m", channel: "confined", data: 1 }]);

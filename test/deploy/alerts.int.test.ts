@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type GatewayProc, type RedisProc, Resources, TestClient, until } from "../harness/index.js";
+import { must } from "../harness/must.js";
 import type { AlertmanagerAlert } from "./alertmanager.js";
 import type { PromAlert } from "./prometheus.js";
 import { type Monitoring, startCluster, startMonitoring } from "./stack.js";
@@ -89,7 +90,7 @@ describe("alerts on a live cluster", () => {
       [],
     );
     // A channel's first subscriber: a channel_occupied event, which the endpoint refuses.
-    const client = resources.add(await TestClient.connect(gateways[0]!.url()), (c) => c.close());
+    const client = resources.add(await TestClient.connect(must(gateways[0]).url()), (c) => c.close());
     expect(await client.auth("read-only", "")).toEqual({ ok: true });
     expect(await client.subscribe("hooked")).toEqual({ ok: true });
 
@@ -110,7 +111,7 @@ describe("alerts on a live cluster", () => {
       (a) => a.status.state === "active",
       "RocketWebhookEndpointFailing in Alertmanager",
     );
-    expect(delivered[0]!.annotations.panel).toBe("Cluster overview: Webhook deliveries");
+    expect(must(delivered[0]).annotations.panel).toBe("Cluster overview: Webhook deliveries");
 
     // The endpoint comes back: the next retry delivers the event, and the alert resolves.
     endpoint.answer(200);
@@ -129,7 +130,7 @@ describe("alerts on a live cluster", () => {
 
     const pending = await alertsUntil("RocketNodeNotReady", (a) => a.length > 0, "RocketNodeNotReady pending or firing");
     expect(pending.map((a) => a.labels.instance)).toEqual([instance(g1)]);
-    expect(["pending", "firing"]).toContain(pending[0]!.state);
+    expect(["pending", "firing"]).toContain(must(pending[0]).state);
     await alertsUntil("RocketNodeNotReady", (a) => a.some((x) => x.state === "firing"), "RocketNodeNotReady firing");
     // Not a Redis outage: the bus is up, so the Redis alert stays quiet.
     expect(await value(`rocket_bus_up{instance="${instance(g1)}"}`)).toBe(1);
@@ -139,7 +140,7 @@ describe("alerts on a live cluster", () => {
       (a) => a.labels.instance === instance(g1) && a.status.state === "active",
       "RocketNodeNotReady in Alertmanager",
     );
-    expect(delivered[0]!.annotations.panel).toBe("Cluster overview: Readiness per node");
+    expect(must(delivered[0]).annotations.panel).toBe("Cluster overview: Readiness per node");
 
     await redis.cli("ACL", "SETUSER", user.name, "+subscribe", "+ssubscribe");
     await until(allReady, 30_000, "gateway-1 ready again", 250);
@@ -147,9 +148,9 @@ describe("alerts on a live cluster", () => {
   });
 
   it("fire RocketRedisDown on every gateway and RocketRedisServerDown while Redis is stopped", { timeout: 120_000 }, async () => {
-    expect((await monitoring.prometheus.alerts()).filter((a) => /^RocketRedis(Server)?Down$/.test(a.labels.alertname!))).toEqual(
-      [],
-    );
+    expect(
+      (await monitoring.prometheus.alerts()).filter((a) => /^RocketRedis(Server)?Down$/.test(must(a.labels.alertname))),
+    ).toEqual([]);
     await redis.kill9();
 
     const down = await alertsUntil(

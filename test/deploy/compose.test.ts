@@ -5,6 +5,7 @@ import { Ajv2019 } from "ajv/dist/2019.js";
 import { describe, expect, it } from "vitest";
 import { envKeys, loadConfig } from "../../apps/gateway/src/config.js";
 import { extraEnv } from "../../apps/gateway/src/config-schema.js";
+import { must } from "../harness/must.js";
 import {
   alertsYml,
   composeFile,
@@ -86,8 +87,8 @@ describe("docker-compose.yml", () => {
     for (const name of ["redis", "haproxy", "prometheus", "alertmanager", "redis-exporter", "grafana"]) {
       expect(Object.keys(compose.services)).toContain(name);
     }
-    expect(compose.services.haproxy!.ports).toContain("9772:9772");
-    expect(compose.services.grafana!.ports).toContain("3000:3000");
+    expect(must(compose.services.haproxy).ports).toContain("9772:9772");
+    expect(must(compose.services.grafana).ports).toContain("3000:3000");
   });
 
   it("mounts only files and directories that exist, and builds from files that exist", () => {
@@ -122,30 +123,30 @@ describe("docker-compose.yml", () => {
   });
 
   it("gives haproxy the gateways on the port they listen on", () => {
-    const port = serviceEnv(gateways[0]![1]).ROCKET_PORT;
+    const port = serviceEnv(must(gateways[0])[1]).ROCKET_PORT;
     const cfg = readFileSync(haproxyCfg, "utf8");
-    const defaults = haproxyServerVariables(cfg).map((v) => new RegExp(`\\$\\{${v}-([^}]*)\\}`).exec(cfg)![1]);
+    const defaults = haproxyServerVariables(cfg).map((v) => must(new RegExp(`\\$\\{${v}-([^}]*)\\}`).exec(cfg))[1]);
     expect(defaults).toEqual(gateways.map(([name]) => `${name}:${port}`));
     expect(cfg).toMatch(/bind "\$\{LB_BIND-:9772\}"/);
     expect(cfg).toMatch(/bind "\$\{LB_STATS_BIND-:8404\}"/);
-    const haproxy = compose.services.haproxy!;
+    const haproxy = must(compose.services.haproxy);
     // The image reads /usr/local/etc/haproxy/haproxy.cfg.
     expect(bindMounts(haproxy.volumes)).toContainEqual({ source: "./deploy/haproxy", target: "/usr/local/etc/haproxy" });
   });
 
   it("has prometheus scrape every gateway on its metrics port, haproxy and redis_exporter", () => {
-    const metricsPort = serviceEnv(gateways[0]![1]).ROCKET_METRICS_PORT;
+    const metricsPort = serviceEnv(must(gateways[0])[1]).ROCKET_METRICS_PORT;
     const config = readYaml<{ scrape_configs: { job_name: string; static_configs: { targets: string[] }[] }[] }>(prometheusYml);
     const targets = Object.fromEntries(
       config.scrape_configs.map((j) => [j.job_name, j.static_configs.flatMap((s) => s.targets)]),
     );
     expect(targets.rocket).toEqual(gateways.map(([name]) => `${name}:${metricsPort}`));
     expect(targets.haproxy).toEqual(["haproxy:8404"]);
-    const exporter = compose.services["redis-exporter"]!;
+    const exporter = must(compose.services["redis-exporter"]);
     expect(targets.redis).toEqual([`redis-exporter:${exporter.expose?.[0]}`]);
     // The exporter watches the Redis the gateways use.
-    expect(serviceEnv(exporter).REDIS_ADDR).toBe(serviceEnv(gateways[0]![1]).ROCKET_REDIS_URL);
-    const prometheus = compose.services.prometheus!;
+    expect(serviceEnv(exporter).REDIS_ADDR).toBe(serviceEnv(must(gateways[0])[1]).ROCKET_REDIS_URL);
+    const prometheus = must(compose.services.prometheus);
     expect(bindMounts(prometheus.volumes)).toContainEqual({ source: "./deploy/prometheus", target: "/etc/prometheus" });
     expect(prometheus.command).toContain("--config.file=/etc/prometheus/prometheus.yml");
   });
@@ -153,12 +154,12 @@ describe("docker-compose.yml", () => {
   it("has prometheus send alerts to alertmanager, which reads deploy/alertmanager", () => {
     const config = readYaml<{ alerting: { alertmanagers: { static_configs: { targets: string[] }[] }[] } }>(prometheusYml);
     const targets = config.alerting.alertmanagers.flatMap((a) => a.static_configs.flatMap((s) => s.targets));
-    const alertmanager = compose.services.alertmanager!;
+    const alertmanager = must(compose.services.alertmanager);
     expect(alertmanager.ports).toContain("9093:9093");
     expect(targets).toEqual(["alertmanager:9093"]);
     const mount = bindMounts(alertmanager.volumes).find((m) => m.source === "./deploy/alertmanager");
     expect(mount).toBeDefined();
-    expect(alertmanager.command).toContain(`--config.file=${mount!.target}/alertmanager.yml`);
+    expect(alertmanager.command).toContain(`--config.file=${must(mount).target}/alertmanager.yml`);
     expect(existsSync(repoPath("deploy/alertmanager/alertmanager.yml"))).toBe(true);
   });
 
@@ -167,17 +168,17 @@ describe("docker-compose.yml", () => {
     const limit = args[args.indexOf("--client-output-buffer-limit") + 1] ?? "";
     const m = /^pubsub (\d+)mb (\d+)mb (\d+)$/.exec(limit);
     expect(m, limit).not.toBeNull();
-    const [hard, soft] = [Number(m![1]) * 2 ** 20, Number(m![2]) * 2 ** 20];
+    const [hard, soft] = [Number(must(m)[1]) * 2 ** 20, Number(must(m)[2]) * 2 ** 20];
     expect(hard).toBeGreaterThan(32 * 2 ** 20); // above Redis's default
     type Rules = { groups: { rules: { alert: string; expr: string }[] }[] };
     const rule = readYaml<Rules>(alertsYml)
       .groups.flatMap((g) => g.rules)
       .find((r) => r.alert === "RocketRedisOutputBuffersHigh");
-    expect(Number(/> (\d+)\s*$/.exec(rule!.expr)?.[1])).toBe(soft / 2);
+    expect(Number(/> (\d+)\s*$/.exec(must(rule).expr)?.[1])).toBe(soft / 2);
   });
 
   it("provisions grafana with the prometheus datasource, the dashboards and anonymous viewers", () => {
-    const grafana = compose.services.grafana!;
+    const grafana = must(compose.services.grafana);
     const env = serviceEnv(grafana);
     expect(env.GF_AUTH_ANONYMOUS_ENABLED).toBe("true");
     expect(env.GF_AUTH_ANONYMOUS_ORG_ROLE).toBe("Viewer");
@@ -195,8 +196,8 @@ describe("docker-compose.yml", () => {
     const providers = readYaml<{ providers: { folder: string; options: { path: string } }[] }>(
       repoPath("deploy/grafana/provisioning/dashboards/rocket.yml"),
     );
-    expect(providers.providers.map((p) => p.options.path)).toEqual([dashboards!.target]);
-    expect(env.GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH).toBe(`${dashboards!.target}/cluster-overview.json`);
+    expect(providers.providers.map((p) => p.options.path)).toEqual([must(dashboards).target]);
+    expect(env.GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH).toBe(`${must(dashboards).target}/cluster-overview.json`);
   });
 });
 
@@ -207,7 +208,7 @@ describe("deploy/Dockerfile", () => {
     .map((l) => l.trim())
     .filter((l) => l !== "" && !l.startsWith("#"));
   const stages = instructions.filter((l) => /^FROM /i.test(l));
-  const finalStage = instructions.slice(instructions.lastIndexOf(stages.at(-1)!));
+  const finalStage = instructions.slice(instructions.lastIndexOf(must(stages.at(-1))));
 
   it("builds in stages and runs as a non-root user", () => {
     expect(stages.length).toBeGreaterThanOrEqual(2);
@@ -225,7 +226,7 @@ describe("deploy/Dockerfile", () => {
   it("is configured by ROCKET_* variables the gateway reads, to values it accepts", () => {
     const env: Record<string, string> = {};
     for (const l of finalStage.filter((x) => /^ENV /i.test(x))) {
-      for (const m of l.slice(4).matchAll(/(\w+)=(\S+)/g)) env[m[1]!] = m[2]!;
+      for (const m of l.slice(4).matchAll(/(\w+)=(\S+)/g)) env[must(m[1])] = must(m[2]);
     }
     const rocket = Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith("ROCKET_")));
     for (const key of Object.keys(rocket)) expect(Object.keys(envKeys)).toContain(key);

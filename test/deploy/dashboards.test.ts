@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { must } from "../harness/must.js";
 import { dataPanels, loadDashboards, type Panel, queryVariables, variableQuery } from "./dashboards.js";
 import { alertsYml, readYaml, repoPath } from "./files.js";
 
@@ -58,17 +59,17 @@ describe("Grafana dashboards", () => {
   }
 
   it("templates the node detail by instance, in every query", () => {
-    const node = dashboards.find((d) => d.file === "node-detail.json")!.dashboard;
+    const node = must(dashboards.find((d) => d.file === "node-detail.json")).dashboard;
     const variables = queryVariables(node);
     expect(variables.map((v) => v.name)).toEqual(["instance"]);
-    expect(variableQuery(variables[0]!)).toBe("label_values(rocket_build_info, instance)");
+    expect(variableQuery(must(variables[0]))).toBe("label_values(rocket_build_info, instance)");
     for (const p of dataPanels(node)) {
       for (const t of p.targets ?? []) expect(t.expr, p.title).toContain('instance="$instance"');
     }
   });
 
   it("colours the cluster's shares of gateways against the expected number: 1 of 3 is red", () => {
-    const overview = dashboards.find((d) => d.file === "cluster-overview.json")!.dashboard;
+    const overview = must(dashboards.find((d) => d.file === "cluster-overview.json")).dashboard;
     const shares = dataPanels(overview).filter((p) =>
       (p.targets ?? []).some((t) => /\/ (on\(\) group_left\(\) )?count\(up\{job="rocket"\}\)/.test(t.expr ?? "")),
     );
@@ -88,12 +89,12 @@ describe("Grafana dashboards", () => {
     for (const { alert, annotations } of alerts) {
       const m = /^(.+?): (.+)$/.exec(annotations.panel ?? "");
       expect(m, `${alert} names no panel ("Dashboard title: Panel title")`).not.toBeNull();
-      const dashboard = dashboards.find((d) => d.dashboard.title === `Rocket / ${m![1]}`)?.dashboard;
-      expect(dashboard, `${alert}: no dashboard "Rocket / ${m![1]}"`).toBeDefined();
-      const panel = dataPanels(dashboard!).find((p) => p.title === m![2]);
-      expect(panel, `${alert}: no panel "${m![2]}"`).toBeDefined();
-      const byInstance = (panel!.targets ?? []).some((t) => /\bby \([^)]*\binstance\b/.test(t.expr ?? ""));
-      expect(byInstance, `${alert}: "${m![2]}" does not break down by instance`).toBe(true);
+      const dashboard = dashboards.find((d) => d.dashboard.title === `Rocket / ${must(m)[1]}`)?.dashboard;
+      expect(dashboard, `${alert}: no dashboard "Rocket / ${must(m)[1]}"`).toBeDefined();
+      const panel = dataPanels(must(dashboard)).find((p) => p.title === must(m)[2]);
+      expect(panel, `${alert}: no panel "${must(m)[2]}"`).toBeDefined();
+      const byInstance = (must(panel).targets ?? []).some((t) => /\bby \([^)]*\binstance\b/.test(t.expr ?? ""));
+      expect(byInstance, `${alert}: "${must(m)[2]}" does not break down by instance`).toBe(true);
     }
   });
 });

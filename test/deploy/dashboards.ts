@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { must } from "../harness/must.js";
 import { dashboardsDir } from "./files.js";
 
 export interface PanelTarget {
@@ -72,7 +73,7 @@ export function variableQuery(v: TemplateVariable): string {
  */
 export function substitute(expr: string, values: Readonly<Record<string, string>>): string {
   return expr.replace(/\$\{(\w+)(?::\w+)?\}|\[\[(\w+)\]\]|\$(\w+)/g, (_m, a?: string, b?: string, c?: string) => {
-    const name = (a ?? b ?? c)!;
+    const name = must(a ?? b ?? c);
     const value = values[name];
     if (value === undefined) throw new Error(`no value for Grafana variable $${name} in ${expr}`);
     return value;

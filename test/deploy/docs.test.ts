@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { createMetrics } from "../../apps/gateway/src/metrics.js";
+import { must } from "../harness/must.js";
 import { alertsYml, readYaml, repoPath } from "./files.js";
 
 // docs/operations.md against what it documents, mechanically: the metric tables against the
@@ -12,19 +13,19 @@ const operations = readFileSync(repoPath("docs/operations.md"), "utf8");
 function section(title: string): string {
   const m = new RegExp(`^## ${title}\\n([\\s\\S]*?)(?=^## )`, "m").exec(operations);
   if (!m) throw new Error(`docs/operations.md has no section "${title}"`);
-  return m[1]!;
+  return must(m[1]);
 }
 
 /** The first cell (in backticks) and the second cell of every table row of `text`. */
 function rows(text: string): [string, string][] {
-  return [...text.matchAll(/^\| `([^`]+)` \| ([^|]*) \|/gm)].map((m) => [m[1]!, m[2]!.trim()]);
+  return [...text.matchAll(/^\| `([^`]+)` \| ([^|]*) \|/gm)].map((m) => [must(m[1]), must(m[2]).trim()]);
 }
 
 describe("docs/operations.md", () => {
   it("has a row in its metric tables for every rocket_ metric metrics.ts declares, of its type, and no other", async () => {
     const metrics = createMetrics({ version: "0.0.0", redis: true });
     const text = await metrics.scrape();
-    const declared = [...text.matchAll(/^# TYPE (rocket_\w+) (\w+)$/gm)].map((m) => [m[1]!, m[2]!]);
+    const declared = [...text.matchAll(/^# TYPE (rocket_\w+) (\w+)$/gm)].map((m) => [must(m[1]), must(m[2])]);
     expect(declared.length).toBeGreaterThan(15);
     const documented = rows(section("Metrics")).filter(([name]) => name.startsWith("rocket_"));
     expect(documented.sort()).toEqual(declared.sort());

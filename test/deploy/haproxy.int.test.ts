@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { type GatewayProc, Resources, TestClient, until } from "../harness/index.js";
+import { must } from "../harness/must.js";
 import { haproxyServerVariables, startHaproxy } from "./haproxy.js";
 import { composeSecret, sample, scrape, startCluster } from "./stack.js";
 
@@ -38,11 +39,11 @@ describe("HAProxy in front of the gateways (three, as in docker-compose.yml) on 
     expect((await lb.servers()).map((s) => s.current)).toEqual(gateways.map(() => 3));
 
     // A publish on one gateway reaches the subscribers on all of them (through Redis).
-    expect(await clients[0]!.publish("room", "hello", { n: 1 })).toEqual({ ok: true });
+    expect(await must(clients[0]).publish("room", "hello", { n: 1 })).toEqual({ ok: true });
     for (const c of clients) expect(await c.waitForDeliveries(1)).toEqual([{ event: "hello", channel: "room", data: { n: 1 } }]);
 
     // Drain gateway-2. Its clients are closed with 1001 and reconnect through HAProxy.
-    const g2 = gateways[1]!;
+    const g2 = must(gateways[1]);
     const others = gateways.filter((g) => g !== g2);
     const openedBefore = await openedOn(others);
     const closes: { code: number }[] = [];
@@ -62,7 +63,7 @@ describe("HAProxy in front of the gateways (three, as in docker-compose.yml) on 
 
     // HAProxy's /readyz checks fail and it takes gateway-2 out while gateway-2 still drains
     // (its clients are closed over ROCKET_DRAIN_TIMEOUT_MS, 5 s in the compose file).
-    await lb.waitForServers((servers) => servers[1]!.status.startsWith("DOWN"), "gateway-2 DOWN in haproxy");
+    await lb.waitForServers((servers) => must(servers[1]).status.startsWith("DOWN"), "gateway-2 DOWN in haproxy");
     expect(g2Exited).toBe(false);
     // New clients meanwhile go to the two others.
     const fresh: TestClient[] = [];
@@ -73,8 +74,8 @@ describe("HAProxy in front of the gateways (three, as in docker-compose.yml) on 
     const again = [...(await Promise.all(reconnected)), ...fresh];
     expect(await g2.proc.exited).toEqual({ code: 0, signal: null });
     const servers = await lb.servers();
-    expect(servers[1]!.status).toMatch(/^DOWN/);
-    expect(servers[1]!.current).toBe(0);
+    expect(must(servers[1]).status).toMatch(/^DOWN/);
+    expect(must(servers[1]).current).toBe(0);
     const stillOpen = clients.filter((c) => c.isOpen);
     expect(stillOpen.length).toBe(3 * n - 3);
     expect(servers.reduce((sum, s) => sum + s.current, 0)).toBe(3 * n + 3);
@@ -84,7 +85,7 @@ describe("HAProxy in front of the gateways (three, as in docker-compose.yml) on 
     expect((await openedOn(others)) - openedBefore).toBe(6);
 
     // The reconnected clients exchange messages with everyone left.
-    expect(await again[0]!.publish("room", "hello", { n: 2 })).toEqual({ ok: true });
+    expect(await must(again[0]).publish("room", "hello", { n: 2 })).toEqual({ ok: true });
     for (const c of stillOpen)
       expect((await c.waitForDeliveries(2))[1]).toEqual({ event: "hello", channel: "room", data: { n: 2 } });
     for (const c of again) expect(await c.waitForDeliveries(1)).toEqual([{ event: "hello", channel: "room", data: { n: 2 } }]);

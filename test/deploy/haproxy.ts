@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { freePort, type Proc, startProcess, until } from "../harness/index.js";
+import { must } from "../harness/must.js";
 import { haproxyCfg } from "./files.js";
 
 /** One row of HAProxy's CSV statistics (the columns the tests read). */
@@ -31,7 +32,7 @@ export interface HaproxyProc {
 
 /** The `GATEWAY_N` variables the server lines of haproxy.cfg read, in order. */
 export function haproxyServerVariables(cfg = readFileSync(haproxyCfg, "utf8")): string[] {
-  return [...cfg.matchAll(/^\s*server\s+\S+\s+"\$\{(GATEWAY_\d+)-[^}]*\}"/gm)].map((m) => m[1]!);
+  return [...cfg.matchAll(/^\s*server\s+\S+\s+"\$\{(GATEWAY_\d+)-[^}]*\}"/gm)].map((m) => must(m[1]));
 }
 
 /**
@@ -102,14 +103,14 @@ export async function startHaproxy(gateways: readonly string[]): Promise<Haproxy
 
 function parseStats(csv: string): HaproxyStat[] {
   const [header, ...rows] = csv.trim().split("\n");
-  const columns = header!.replace(/^# /, "").split(",");
+  const columns = must(header).replace(/^# /, "").split(",");
   const at = (name: string) => columns.indexOf(name);
   return rows.map((row) => {
     const cells = row.split(",");
     return {
-      proxy: cells[at("pxname")]!,
-      server: cells[at("svname")]!,
-      status: cells[at("status")]!,
+      proxy: must(cells[at("pxname")]),
+      server: must(cells[at("svname")]),
+      status: must(cells[at("status")]),
       current: Number(cells[at("scur")]),
       total: Number(cells[at("stot")]),
     };

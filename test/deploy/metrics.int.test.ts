@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import { freePort, type GatewayProc, Resources, startGateway, TestClient, until } from "../harness/index.js";
+import { must } from "../harness/must.js";
 import { composeGatewayEnv, repoPath } from "./files.js";
 import { composeSecret, floodUntilSlowConsumer, sample, scrape, stalledSubscriber, startCluster } from "./stack.js";
 
@@ -61,8 +62,8 @@ describe("gateway metrics", () => {
     }
     for (const s of subs) await s.waitForDeliveries(5);
     expect(await request(pub, "not json")).toEqual({ err: "invalid_data" });
-    expect(await request(subs[0]!, { disconnect: true })).toEqual({ ok: true });
-    expect((await subs[0]!.closed).code).toBe(1000);
+    expect(await request(must(subs[0]), { disconnect: true })).toEqual({ ok: true });
+    expect((await must(subs[0]).closed).code).toBe(1000);
 
     const after = await metricUntil(gw, "rocket_connections_closed_total", { ...hub, code: "1000" }, (v) => v === 1);
     const delta = (name: string, labels: Record<string, string> = {}) =>
@@ -123,7 +124,7 @@ describe("gateway metrics", () => {
 
   it("follow Redis going away and coming back: rocket_bus_up, reconnects, ready, failures", async () => {
     const { redis, gateways } = await startCluster(resources, 1);
-    const gw = gateways[0]!;
+    const gw = must(gateways[0]);
     let text = await metricUntil(gw, "rocket_ready", {}, (v) => v === 1);
     expect(sample(text, "rocket_bus_up")).toBe(1);
     expect(sample(text, "rocket_bus_reconnects_total")).toBe(0);

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type GatewayProc, Resources, TestClient, until } from "../harness/index.js";
+import { must } from "../harness/must.js";
 import { api, apiKey } from "../server/helpers.js";
 import { dataPanels, loadDashboards, queryVariables, substitute, variableQuery } from "./dashboards.js";
 import { alertsYml, readYaml, repoPath } from "./files.js";
@@ -69,7 +70,7 @@ async function startTraffic(): Promise<{ stop(): Promise<void> }> {
 
   for (const [i, gw] of gateways.entries()) {
     resources.add(await stalledSubscriber(gw.url(), "firehose"), (c) => c.close());
-    await floodUntilSlowConsumer(gw, publishers[i]!, "firehose");
+    await floodUntilSlowConsumer(gw, must(publishers[i]), "firehose");
   }
 
   let running = true;
@@ -122,11 +123,11 @@ describe("Prometheus scraping a live cluster", () => {
 
   it("answers every dashboard panel's query with data, for every node", async () => {
     // The node detail's instance variable, as Grafana would fill it.
-    const node = loadDashboards().find((d) => d.file === "node-detail.json")!.dashboard;
+    const node = must(loadDashboards().find((d) => d.file === "node-detail.json")).dashboard;
     const [variable] = queryVariables(node);
-    const m = /^label_values\((\w+), (\w+)\)$/.exec(variableQuery(variable!));
+    const m = /^label_values\((\w+), (\w+)\)$/.exec(variableQuery(must(variable)));
     expect(m).not.toBeNull();
-    const instances = await prometheus.api<string[]>(`label/${m![2]}/values?match[]=${m![1]}`);
+    const instances = await prometheus.api<string[]>(`label/${must(m)[2]}/values?match[]=${must(m)[1]}`);
     expect(instances.sort()).toEqual(gateways.map((g) => `127.0.0.1:${g.metricsPort}`).sort());
 
     const queries: { where: string; expr: string }[] = [];
@@ -138,7 +139,7 @@ describe("Prometheus scraping a live cluster", () => {
           for (const b of bindings) {
             queries.push({
               where: `${file} "${panel.title}" ${target.refId}${"instance" in b ? ` @ ${b.instance}` : ""}`,
-              expr: substitute(target.expr!, { ...grafanaBuiltins, ...b }),
+              expr: substitute(must(target.expr), { ...grafanaBuiltins, ...b }),
             });
           }
         }
@@ -152,7 +153,7 @@ describe("Prometheus scraping a live cluster", () => {
       async () => {
         const results = await Promise.all(queries.map((q) => prometheus.query(q.expr)));
         empty = queries
-          .filter((_, i) => !results[i]!.some((s) => Number.isFinite(Number(s.value[1]))))
+          .filter((_, i) => !must(results[i]).some((s) => Number.isFinite(Number(s.value[1]))))
           .map((q) => `${q.where}: ${q.expr}`);
         return empty.length === 0;
       },
@@ -193,9 +194,9 @@ describe("Prometheus scraping a live cluster", () => {
   });
 
   it("labels by hub, command and code only: never a channel or a client", async () => {
-    const text = await scrape(gateways[0]!);
+    const text = await scrape(must(gateways[0]));
     const labels = new Set(
-      [...text.matchAll(/^rocket_\w+\{([^}]*)\}/gm)].flatMap((m) => [...m[1]!.matchAll(/(\w+)="/g)].map((l) => l[1]!)),
+      [...text.matchAll(/^rocket_\w+\{([^}]*)\}/gm)].flatMap((m) => [...must(m[1]).matchAll(/(\w+)="/g)].map((l) => must(l[1]))),
     );
     // rocket_build_info's version/nodejs, histogram buckets' le, and the bounded sets of the protocol
     // (method and result: rocket_auth_total's secret|token and ok|invalid|expired; endpoint: the
@@ -221,18 +222,18 @@ describe("Prometheus scraping a live cluster", () => {
   it("answers the example queries of docs/operations.md", async () => {
     const docs = readFileSync(repoPath("docs/operations.md"), "utf8");
     const examples = [...docs.matchAll(/```promql\n([\s\S]*?)```/g)]
-      .flatMap((m) => m[1]!.split("\n"))
+      .flatMap((m) => must(m[1]).split("\n"))
       .filter((line) => line.trim() !== "" && !line.startsWith("#"));
     expect(examples.length).toBeGreaterThanOrEqual(3);
     for (const expr of examples) expect((await prometheus.query(expr)).length, expr).toBeGreaterThan(0);
   });
 
   it("documents every rocket_ metric in docs/operations.md, and documents no other", async () => {
-    const text = await scrape(gateways[0]!);
-    const exported = [...text.matchAll(/^# TYPE (rocket_\w+) /gm)].map((m) => m[1]!).sort();
+    const text = await scrape(must(gateways[0]));
+    const exported = [...text.matchAll(/^# TYPE (rocket_\w+) /gm)].map((m) => must(m[1])).sort();
     const docs = readFileSync(repoPath("docs/operations.md"), "utf8");
     const section = /^## Metrics\n([\s\S]*?)^## /m.exec(docs)?.[1] ?? "";
-    const documented = [...new Set([...section.matchAll(/`(rocket_[a-z_]+)/g)].map((m) => m[1]!))]
+    const documented = [...new Set([...section.matchAll(/`(rocket_[a-z_]+)/g)].map((m) => must(m[1])))]
       .map((name) => name.replace(/_(bucket|sum|count)$/, ""))
       .filter((name, i, all) => all.indexOf(name) === i)
       .sort();

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { audit, expectAcksKept, servedSince, stopAndFlush, unavailable, type Watched } from "../cluster/audit.js";
 import {
+  answeredAt,
   ContinuousPublisher,
   channelPerShard,
   marginMs,
@@ -22,6 +23,7 @@ import {
   startRedisCluster,
   until,
 } from "../harness/index.js";
+import { must } from "../harness/must.js";
 
 /** How often a gateway reads the Cluster's slot table (packages/bus/src/redis-link-cluster.ts). */
 const slotsRefreshMs = 1000;
@@ -53,7 +55,7 @@ describe("cluster mode over a Redis Cluster with replicas: a master killed", () 
       channels.map(async (channel, k) => new ContinuousPublisher(await publisher(resources, k % 2 ? b : a), `S${k}`, channel)),
     );
     const [lostShard, ...otherShards] = publishers as [ContinuousPublisher, ...ContinuousPublisher[]];
-    const victim = owners[0]!;
+    const victim = must(owners[0]);
     const replica = await cluster.replicaOf(victim);
     let killAt = 0;
     let failedOverAt = 0;
@@ -86,14 +88,15 @@ describe("cluster mode over a Redis Cluster with replicas: a master killed", () 
 
     const replies = (p: ContinuousPublisher, from: number, to: number) => {
       const counts: Record<string, number> = {};
-      for (const s of p.sent.filter((x) => x.sentAt > from && x.repliedAt! < to)) counts[s.reply!] = (counts[s.reply!] ?? 0) + 1;
+      for (const s of p.sent.filter((x) => x.sentAt > from && answeredAt(x) < to))
+        counts[must(s.reply)] = (counts[must(s.reply)] ?? 0) + 1;
       return counts;
     };
     const during = publishers.map((p) => ({ shard: p.tag, replies: replies(p, killAt, failedOverAt) }));
     // The failover is seen by polling, somewhat after it happened: counts to read, not to assert.
     console.log(`master killed: replies between the kill and the failover seen ${JSON.stringify(during)}`);
     // The lost shard: refused while its master was gone (and only ok what was delivered, above).
-    expect(during[0]!.replies[unavailable]).toBeGreaterThan(0);
+    expect(must(during[0]).replies[unavailable]).toBeGreaterThan(0);
     // The other shards: not disturbed, every publish acknowledged.
     for (const p of otherShards) expect.soft(Object.keys(replies(p, 0, Number.POSITIVE_INFINITY)), p.tag).toEqual([ok]);
     // The gateways stayed up, in the same processes, and are ready. A gateway serves the
@@ -102,6 +105,6 @@ describe("cluster mode over a Redis Cluster with replicas: a master killed", () 
     // much, plus the second the slot table takes to be read again.
     expect(nodes.map((gw) => gw.proc.child.exitCode === null && gw.proc.pid)).toEqual(pids);
     await Promise.all(nodes.map((gw) => waitReady(gw, slotsRefreshMs + recoveryBoundMs + marginMs)));
-    expect(await cluster.shardNumSub(redisChannel(channels[0]!))).toBe(nodes.length);
+    expect(await cluster.shardNumSub(redisChannel(must(channels[0])))).toBe(nodes.length);
   });
 });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { audit, expectAcksKept, loggedAt, servedSince, stopAndFlush, unavailable, type Watched } from "../cluster/audit.js";
 import {
+  answeredAt,
   ContinuousPublisher,
   marginMs,
   ok,
@@ -21,6 +22,7 @@ import {
   type TcpProxy,
   until,
 } from "../harness/index.js";
+import { must } from "../harness/must.js";
 import { tally } from "../history/helpers.js";
 import { SdkPublisher, SdkSubscriber } from "../history/sdk-subscriber.js";
 
@@ -50,8 +52,8 @@ describe("cluster mode: a silent network partition between one gateway and Redis
     const env = { ROCKET_PUBLISH_TIMEOUT_MS: String(publishTimeoutMs), ROCKET_CHANNELS: channels };
     // One gateway reaches Redis through the proxy, the other directly.
     [cut, healthy] = await Promise.all([
-      startNodes(resources, `redis://127.0.0.1:${proxy.port}`, 1, env).then(([gw]) => gw!),
-      startNodes(resources, redis.url, 1, env).then(([gw]) => gw!),
+      startNodes(resources, `redis://127.0.0.1:${proxy.port}`, 1, env).then(([gw]) => must(gw)),
+      startNodes(resources, redis.url, 1, env).then(([gw]) => must(gw)),
     ]);
     const peerKnown = (gw: GatewayProc) => gw.proc.lines.some((l) => l.includes('"msg":"peer node joined"'));
     await until(() => peerKnown(cut) && peerKnown(healthy), 10_000, "each gateway knowing the other");
@@ -65,8 +67,8 @@ describe("cluster mode: a silent network partition between one gateway and Redis
     // Without history: raw clients, audited message by message.
     const subs = [await subscriber(resources, cut, "plain"), await subscriber(resources, healthy, "plain")];
     const watched: Watched[] = [
-      { name: "subscriber on the cut gateway", client: subs[0]! },
-      { name: "subscriber on the healthy gateway", client: subs[1]! },
+      { name: "subscriber on the cut gateway", client: must(subs[0]) },
+      { name: "subscriber on the healthy gateway", client: must(subs[1]) },
     ];
     const onHealthy = new ContinuousPublisher(await publisher(resources, healthy), "H", "plain");
     const onCut = new ContinuousPublisher(await publisher(resources, cut), "C", "plain");
@@ -104,19 +106,19 @@ describe("cluster mode: a silent network partition between one gateway and Redis
     }
 
     // The cut gateway answered every publish unavailable, each within PublishTimeoutMs, never ok.
-    const during = onCut.sent.filter((s) => s.sentAt > cutAt && s.repliedAt! < healedAt);
+    const during = onCut.sent.filter((s) => s.sentAt > cutAt && answeredAt(s) < healedAt);
     expect(during.length).toBeGreaterThan(10);
     expect(during.filter((s) => s.reply !== unavailable)).toEqual([]);
-    expect(Math.max(...during.map((s) => s.repliedAt! - s.sentAt))).toBeLessThanOrEqual(publishTimeoutMs + marginMs);
+    expect(Math.max(...during.map((s) => answeredAt(s) - s.sentAt))).toBeLessThanOrEqual(publishTimeoutMs + marginMs);
     // The healthy one went on acknowledging.
-    expect(onHealthy.sent.filter((s) => s.sentAt > cutAt && s.repliedAt! < healedAt && s.reply === ok).length).toBeGreaterThan(
+    expect(onHealthy.sent.filter((s) => s.sentAt > cutAt && answeredAt(s) < healedAt && s.reply === ok).length).toBeGreaterThan(
       10,
     );
 
     // Without history, at most once: the cut gateway's subscriber may miss what Redis accepted
     // from the partition until its gateway was ready again; the healthy one misses nothing.
     const report = audit([onHealthy, onCut], watched, (s, name) =>
-      name === watched[0]!.name && s.repliedAt! >= cutAt && s.sentAt <= readyAgainAt ? "during the partition" : undefined,
+      name === must(watched[0]).name && answeredAt(s) >= cutAt && s.sentAt <= readyAgainAt ? "during the partition" : undefined,
     );
     expectAcksKept("silent partition, channel without history", report, watched);
 

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { audit, expectAcksKept, servedSince, stopAndFlush, unavailable, type Watched } from "../cluster/audit.js";
 import {
+  answeredAt,
   ContinuousPublisher,
   marginMs,
   ok,
@@ -19,6 +20,7 @@ import {
   type TestClient,
   until,
 } from "../harness/index.js";
+import { must } from "../harness/must.js";
 
 /**
  * The default PublishTimeoutMs. Against a hung Redis every wait ends at this bound, so the
@@ -93,7 +95,7 @@ describe.each(hangs)("Redis hung, not dead: $name", (fault) => {
       publishKnown: [await probe(a), { publish: { event: "m", channel: "shared", data: 2 } }],
       // Nothing that needs no Redis waits for it.
       auth: [await probe(a), { auth: { access: "read-write", secret: "test-secret" } }],
-      unsubscribe: [subs[0]!, { unsubscribe: { channel: "shared" } }],
+      unsubscribe: [must(subs[0]), { unsubscribe: { channel: "shared" } }],
       logout: [await probe(b), { logout: true }],
     } satisfies Record<string, [TestClient, object]>;
     const twiceAtOnce = await probe(a);
@@ -136,20 +138,20 @@ describe.each(hangs)("Redis hung, not dead: $name", (fault) => {
     // A hung Redis loses nothing that was acknowledged: what it took before the hang goes out after.
     expectAcksKept(`Redis hung (${fault.name})`, audit(publishers, watched), watched);
     const all = publishers.flatMap((p) => p.sent);
-    const duringHang = all.filter((s) => s.sentAt > hungAt && s.repliedAt! < resumedAt);
+    const duringHang = all.filter((s) => s.sentAt > hungAt && answeredAt(s) < resumedAt);
     expect(duringHang.length).toBeGreaterThan(0);
     expect(duringHang.filter((s) => s.reply !== unavailable)).toEqual([]);
-    const slowest = Math.max(...all.map((s) => s.repliedAt! - s.sentAt));
+    const slowest = Math.max(...all.map((s) => answeredAt(s) - s.sentAt));
     expect.soft(slowest, "slowest publish reply").toBeLessThanOrEqual(timeoutMs + marginMs);
 
     for (const name of ["subscribeNew", "subscribeShared", "subscribeOnB", "publishUnknownOnB", "publishKnown"]) {
-      expect.soft(answers[name]!.reply, name).toBe(unavailable);
-      expect.soft(answers[name]!.ms, name).toBeLessThanOrEqual(timeoutMs + marginMs);
+      expect.soft(must(answers[name]).reply, name).toBe(unavailable);
+      expect.soft(must(answers[name]).ms, name).toBeLessThanOrEqual(timeoutMs + marginMs);
     }
     expect.soft(twice, "the same subscribe twice at once").toEqual([unavailable, unavailable]);
     for (const name of ["auth", "unsubscribe", "logout"]) {
-      expect(answers[name]!.reply, name).toBe(ok);
-      expect(answers[name]!.ms, name).toBeLessThan(marginMs);
+      expect(must(answers[name]).reply, name).toBe(ok);
+      expect(must(answers[name]).ms, name).toBeLessThan(marginMs);
     }
 
     // Each node said why it stopped acknowledging (docs/operations.md, "Redis outage").

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { audit, expectAcksKept, servedSince, stopAndFlush, unavailable, type Watched } from "../cluster/audit.js";
 import {
+  answeredAt,
   ContinuousPublisher,
   marginMs,
   publisher,
@@ -13,6 +14,7 @@ import {
   waitReady,
 } from "../cluster/helpers.js";
 import { type GatewayProc, type RedisSentinelProc, Resources, startRedisSentinel, until } from "../harness/index.js";
+import { must } from "../harness/must.js";
 import { tally } from "../history/helpers.js";
 import { SdkPublisher, SdkSubscriber } from "../history/sdk-subscriber.js";
 
@@ -92,7 +94,7 @@ describe("cluster mode through Redis Sentinel: the master killed", () => {
       lastBeforeKill.has(s) ? "acknowledged as the master was killed" : undefined,
     );
     expectAcksKept("Sentinel failover", report, watched);
-    const during = publishers.flatMap((p) => p.sent.filter((s) => s.sentAt > killAt && s.repliedAt! < failedOverAt));
+    const during = publishers.flatMap((p) => p.sent.filter((s) => s.sentAt > killAt && answeredAt(s) < failedOverAt));
     expect(during.filter((s) => s.reply === unavailable).length, "refused while the master was gone").toBeGreaterThan(0);
 
     // With history: each subscriber has every acknowledged message once, in order, or was
@@ -107,7 +109,7 @@ describe("cluster mode through Redis Sentinel: the master killed", () => {
     for (const [k, s] of historySubs.entries()) {
       expect(s.silentHoles(), "holes nobody was told of").toBe(0);
       expect(counts[k]).toMatchObject({ duplicated: 0, reordered: 0 });
-      if (counts[k]!.lost > 0) expect(counts[k]!.told, "lost only with a gap told").toBeGreaterThan(0);
+      if (must(counts[k]).lost > 0) expect(must(counts[k]).told, "lost only with a gap told").toBeGreaterThan(0);
     }
 
     // The same processes serve, ready, within the recovery bound of the failover.

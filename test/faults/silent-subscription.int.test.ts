@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { audit, expectAcksKept, loggedAt, stopAndFlush, type Watched } from "../cluster/audit.js";
 import {
+  answeredAt,
   ContinuousPublisher,
   marginMs,
   publisher,
@@ -20,6 +21,7 @@ import {
   type TcpProxy,
   until,
 } from "../harness/index.js";
+import { must } from "../harness/must.js";
 
 /** Documented canary timings (docs/operations.md): a period of 1 s, and 1 s to come back. */
 const canaryPeriodMs = 1000;
@@ -42,8 +44,8 @@ describe("cluster mode: a subscription that dies without an error", () => {
     const env = { ROCKET_PUBLISH_TIMEOUT_MS: String(publishTimeoutMs) };
     // One node reaches Redis through the proxy; both are started together so that each knows the other.
     [muted, healthy] = await Promise.all([
-      startNodes(resources, `redis://127.0.0.1:${proxy.port}`, 1, env).then(([gw]) => gw!),
-      startNodes(resources, redis.url, 1, env).then(([gw]) => gw!),
+      startNodes(resources, `redis://127.0.0.1:${proxy.port}`, 1, env).then(([gw]) => must(gw)),
+      startNodes(resources, redis.url, 1, env).then(([gw]) => must(gw)),
     ]);
   });
   afterAll(() => resources.close());
@@ -51,8 +53,8 @@ describe("cluster mode: a subscription that dies without an error", () => {
   it("is caught by the canary, counted, and rebuilt; nothing acknowledged is lost but at that node meanwhile", async () => {
     const subs = [await subscriber(resources, muted, "s"), await subscriber(resources, healthy, "s")];
     const watched: Watched[] = [
-      { name: "subscriber on the muted node", client: subs[0]! },
-      { name: "subscriber on the healthy node", client: subs[1]! },
+      { name: "subscriber on the muted node", client: must(subs[0]) },
+      { name: "subscriber on the healthy node", client: must(subs[1]) },
     ];
     const pub = new ContinuousPublisher(await publisher(resources, healthy), "P", "s");
     expect(await canaryFailures(muted)).toBe(0);
@@ -71,7 +73,7 @@ describe("cluster mode: a subscription that dies without an error", () => {
       readyAt = await loggedAt(muted, /"msg":"bus ready"/, noticedAt);
       expect(readyAt - noticedAt, "resubscribed in time").toBeLessThanOrEqual(recoveryBoundMs + marginMs);
       await until(
-        () => subs[0]!.deliveries.some((d) => pub.sent[(d.data as Sent).i]!.sentAt > readyAt),
+        () => must(subs[0]).deliveries.some((d) => must(pub.sent[(d.data as Sent).i]).sentAt > readyAt),
         recoveryBoundMs + marginMs,
         "deliveries at the muted node again",
         10,
@@ -82,7 +84,9 @@ describe("cluster mode: a subscription that dies without an error", () => {
     // At most once: the muted node's subscriber misses what Redis accepted until the node
     // resubscribed (docs/operations.md, "Redis outage"); the other node's misses nothing.
     const report = audit([pub], watched, (s, name) =>
-      name === watched[0]!.name && s.sentAt <= readyAt && s.repliedAt! >= mutedAt ? "while the subscription was dead" : undefined,
+      name === must(watched[0]).name && s.sentAt <= readyAt && answeredAt(s) >= mutedAt
+        ? "while the subscription was dead"
+        : undefined,
     );
     expectAcksKept("subscription died silently", report, watched);
     expect(await canaryFailures(healthy)).toBe(0);

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startNodes } from "../cluster/helpers.js";
 import { type GatewayProc, Resources, startGateway, startRedis, TestClient } from "../harness/index.js";
+import { must } from "../harness/must.js";
 
 /** `data` values as a client may write them: each must reach every subscriber unchanged. */
 const values: [string, string][] = [
@@ -51,7 +52,7 @@ describe.each(setups)("data arrives byte for byte: $name", (setup) => {
         return c;
       }),
     );
-    pub = resources.add(await TestClient.connect(gateways[0]!.url()), (x) => x.close());
+    pub = resources.add(await TestClient.connect(must(gateways[0]).url()), (x) => x.close());
     expect(await pub.auth("read-write", "test-secret")).toEqual({ ok: true });
   });
   afterAll(() => resources.close());

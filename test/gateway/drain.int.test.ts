@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { waitReady } from "../cluster/helpers.js";
 import { Resources, startGateway, startRedis, TestClient } from "../harness/index.js";
+import { must } from "../harness/must.js";
 import { RawHttp } from "./raw-http.js";
 
 const resources = new Resources();
@@ -53,9 +54,9 @@ describe("drain", () => {
     console.log(`drain close times (ms after SIGTERM): ${times.map(Math.round).join(" ")}`);
     expect(new Set(closes.map((c) => c.code))).toEqual(new Set([1001]));
     // Spread: not all at once (a busy machine only spreads them further), within the window.
-    expect(times.at(-1)! - times[0]!).toBeGreaterThanOrEqual(windowMs / 2);
-    expect(times.filter((ms) => ms - times[0]! < windowMs / 4).length).toBeLessThanOrEqual(clients.length / 2);
-    expect(times.at(-1)!).toBeLessThanOrEqual(windowMs + marginMs);
+    expect(must(times.at(-1)) - must(times[0])).toBeGreaterThanOrEqual(windowMs / 2);
+    expect(times.filter((ms) => ms - must(times[0]) < windowMs / 4).length).toBeLessThanOrEqual(clients.length / 2);
+    expect(must(times.at(-1))).toBeLessThanOrEqual(windowMs + marginMs);
   });
 
   it("still exits, with 1, DrainTimeoutMs + 5 s after the signal when the drain cannot finish", { timeout: 30_000 }, async () => {

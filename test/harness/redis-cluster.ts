@@ -1,3 +1,4 @@
+import { must } from "./must.js";
 import { freePort, until } from "./ports.js";
 import { type RedisProc, redisCli, startRedis } from "./redis.js";
 
@@ -115,7 +116,7 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
         ]),
       );
     }
-    await redisCli(nodes[0]!.port, [
+    await redisCli(must(nodes[0]).port, [
       "--cluster",
       "create",
       ...nodes.map((m) => `127.0.0.1:${m.port}`),
@@ -128,16 +129,16 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
         const states = await Promise.all(nodes.map((m) => m.cli("CLUSTER", "INFO")));
         if (!states.every((s) => s.includes("cluster_state:ok"))) return false;
         // Every node must know every other's role before roles are read.
-        const lines = parseNodes(await nodes[0]!.cli("CLUSTER", "NODES"));
+        const lines = parseNodes(await must(nodes[0]).cli("CLUSTER", "NODES"));
         return lines.filter((l) => l.flags.includes("slave")).length === masterCount * replicasPerMaster;
       },
       20_000,
       "cluster_state:ok on every node",
       100,
     );
-    const lines = parseNodes(await nodes[0]!.cli("CLUSTER", "NODES"));
-    masters = lines.filter((l) => l.flags.includes("master")).map((l) => byPort(l.port)!);
-    replicas = lines.filter((l) => l.flags.includes("slave")).map((l) => byPort(l.port)!);
+    const lines = parseNodes(await must(nodes[0]).cli("CLUSTER", "NODES"));
+    masters = lines.filter((l) => l.flags.includes("master")).map((l) => must(byPort(l.port)));
+    replicas = lines.filter((l) => l.flags.includes("slave")).map((l) => must(byPort(l.port)));
     await until(
       async () =>
         (await Promise.all(replicas.map((r) => r.cli("INFO", "replication")))).every((i) => /master_link_status:up/.test(i)),
@@ -207,7 +208,7 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
         `failover of 127.0.0.1:${failed.port}`,
         100,
       );
-      return promoted!;
+      return must(promoted);
     },
     async shardNumSub(channel) {
       const outs = await Promise.all(live().map((m) => m.cli("PUBSUB", "SHARDNUMSUB", channel)));

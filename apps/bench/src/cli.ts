@@ -123,7 +123,8 @@ Examples:
 
 /** Parses argv; exits 0 for --help and 2 for bad usage. */
 export function parseCli(argv: readonly string[], version: string, env: NodeJS.ProcessEnv): CliRequest {
-  let request: CliRequest | undefined;
+  // A holder rather than a `let`: the actions assign it in callbacks, which narrowing does not see.
+  const parsed: { request?: CliRequest } = {};
   const program = new Command("rocket-bench")
     .description("Load generator for servers speaking Rocket's (webrocket's) JSON protocol, and its bare-uWS baseline")
     .version(version, "-v, --version")
@@ -141,7 +142,7 @@ export function parseCli(argv: readonly string[], version: string, env: NodeJS.P
     .option("--port <port>", "port (0 picks a free one)", nonNegativeInt, 0)
     .option("--redis <url>", "relay every publish through this Redis (PUBLISH, one SUBSCRIBE per channel)")
     .action((opts: { host: string; port: number; redis?: string }) => {
-      request = { command: "baseline", host: opts.host, port: opts.port, redisUrl: opts.redis };
+      parsed.request = { command: "baseline", host: opts.host, port: opts.port, redisUrl: opts.redis };
     });
 
   program
@@ -204,7 +205,7 @@ export function parseCli(argv: readonly string[], version: string, env: NodeJS.P
     .action((scenarioArgValue: ScenarioName | undefined, o: Record<string, unknown>) => {
       const compareScenario = o.compare as ScenarioName | undefined;
       const scenario = compareScenario ?? scenarioArgValue;
-      if (!scenario) program.error("give a scenario, or --compare <scenario>");
+      if (!scenario) return program.error("give a scenario, or --compare <scenario>");
       if (compareScenario && scenarioArgValue && compareScenario !== scenarioArgValue) {
         program.error("--compare names a different scenario than the argument");
       }
@@ -240,9 +241,9 @@ export function parseCli(argv: readonly string[], version: string, env: NodeJS.P
         drainTimeoutMs: o.drainTimeout as number,
         connectTimeoutMs: 20_000,
       };
-      request = {
+      parsed.request = {
         command: "run",
-        scenario: scenario!,
+        scenario,
         compare: compareScenario !== undefined,
         rounds: o.rounds as number,
         withRedis: o.withRedis === true,
@@ -268,6 +269,6 @@ export function parseCli(argv: readonly string[], version: string, env: NodeJS.P
     });
 
   program.parse(argv as string[], { from: "node" });
-  if (!request) program.help();
-  return request!;
+  if (parsed.request === undefined) return program.help();
+  return parsed.request;
 }

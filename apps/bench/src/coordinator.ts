@@ -160,7 +160,7 @@ export class WorkerGroup {
       t[channel] = min;
       targets.set(relay.publisherWorker, t);
     }
-    for (const [w, f] of targets) this.workers[w]!.post({ type: "floor", floors: f });
+    for (const [w, f] of targets) this.workers[w]?.post({ type: "floor", floors: f });
   }
 }
 
@@ -177,7 +177,7 @@ export function distribute(
   const relays = new Map<string, { subscriberWorkers: number[]; publisherWorker: number }>();
   conns.forEach((c, i) => {
     const w = i % workers;
-    perWorker[w]!.push(c);
+    perWorker[w]?.push(c);
     if (!relayed.has(c.channel)) return;
     let relay = relays.get(c.channel);
     if (!relay) {

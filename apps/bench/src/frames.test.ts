@@ -3,7 +3,7 @@ import { FrameKind, frameKind, maskInPlace, PublishEncoder, readStamp, type Stam
 
 /** Unmasks a client frame built by PublishEncoder and returns its payload text. */
 function unmask(frame: Buffer): string {
-  const len7 = frame[1]! & 0x7f;
+  const len7 = frame.readUInt8(1) & 0x7f;
   const header = len7 < 126 ? 2 : len7 === 126 ? 4 : 10;
   const copy = Buffer.from(frame);
   maskInPlace(copy, header + 4, copy.length, header);
@@ -17,7 +17,7 @@ describe("publish frames", () => {
     const encoder = new PublishEncoder("bench", "room-1", 100);
     const frame = encoder.frame(42, 123456789012, 0x11223344);
     expect(frame[0]).toBe(0x81);
-    expect(frame[1]! & 0x80).toBe(0x80);
+    expect(frame.readUInt8(1) & 0x80).toBe(0x80);
     const publish = JSON.parse(unmask(frame));
     expect(publish.publish.event).toBe("bench");
     expect(publish.publish.channel).toBe("room-1");
@@ -29,7 +29,7 @@ describe("publish frames", () => {
 
   it("uses the 16-bit length form for larger payloads", () => {
     const frame = new PublishEncoder("e", "c", 2000).frame(1, 2, 3);
-    expect(frame[1]! & 0x7f).toBe(126);
+    expect(frame.readUInt8(1) & 0x7f).toBe(126);
     expect(frame.readUInt16BE(2)).toBe(frame.length - 8);
     expect(JSON.parse(unmask(frame)).publish.data.s).toBe(1);
   });

@@ -94,10 +94,11 @@ function dataCloseOf(buf: Uint8Array, start: number, end: number): number {
 function numberBefore(buf: Uint8Array, i: number, start: number, key: number, out: Stamp, field: keyof Stamp): number {
   let value = 0;
   let scale = 1;
-  while (i > start && buf[i]! >= DIGIT_0 && buf[i]! <= DIGIT_9) {
-    value += (buf[i]! - DIGIT_0) * scale;
+  for (; i > start; i--) {
+    const c = buf[i];
+    if (c === undefined || c < DIGIT_0 || c > DIGIT_9) break;
+    value += (c - DIGIT_0) * scale;
     scale *= 10;
-    i--;
   }
   if (scale === 1 || buf[i] !== COLON || buf[i - 1] !== QUOTE || buf[i - 2] !== key || buf[i - 3] !== QUOTE) return -1;
   out[field] = value;
@@ -201,16 +202,9 @@ export function allocMaskedFrame(opcode: number, length: number, mask: number): 
 
 /** XORs bytes [from, to) with the 4-byte key stored at `keyAt` (RFC 6455 §5.3). */
 export function maskInPlace(buf: Buffer, from: number, to: number, keyAt: number): void {
-  const k0 = buf[keyAt]!;
-  const k1 = buf[keyAt + 1]!;
-  const k2 = buf[keyAt + 2]!;
-  const k3 = buf[keyAt + 3]!;
+  const key = buf.readInt32BE(keyAt);
   let i = from;
-  for (; i + 3 < to; i += 4) {
-    buf[i] = buf[i]! ^ k0;
-    buf[i + 1] = buf[i + 1]! ^ k1;
-    buf[i + 2] = buf[i + 2]! ^ k2;
-    buf[i + 3] = buf[i + 3]! ^ k3;
-  }
-  for (let j = 0; i < to; i++, j++) buf[i] = buf[i]! ^ (j === 0 ? k0 : j === 1 ? k1 : k2);
+  for (; i + 3 < to; i += 4) buf.writeInt32BE(buf.readInt32BE(i) ^ key, i);
+  // The last 1-3 bytes: the key's first bytes, most significant first.
+  for (let shift = 24; i < to; i++, shift -= 8) buf.writeUInt8(buf.readUInt8(i) ^ ((key >>> shift) & 0xff), i);
 }

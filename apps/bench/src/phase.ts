@@ -50,7 +50,7 @@ export async function runPhase(
   await group.collect("reset-done", 10_000);
   group.post((i) => ({
     type: "start",
-    ratePerSec: facts.publishers > 0 ? (rate * publishersPerWorker[i]!) / facts.publishers : 0,
+    ratePerSec: facts.publishers > 0 ? (rate * (publishersPerWorker[i] ?? 0)) / facts.publishers : 0,
     window,
     churn: plan.churn !== undefined,
   }));

@@ -48,7 +48,8 @@ export function readThreadCpuSeconds(pid: number): Map<number, number> {
 /** Busy and total jiffies of the whole machine (/proc/stat), for how loaded it was during a window. */
 export function readMachineTicks(): { busy: number; total: number } | undefined {
   try {
-    const line = readFileSync("/proc/stat", "utf8").split("\n", 1)[0]!;
+    const [line] = readFileSync("/proc/stat", "utf8").split("\n", 1);
+    if (line === undefined) return undefined;
     const values = line.trim().split(/\s+/).slice(1).map(Number);
     const total = values.reduce((a, b) => a + b, 0);
     const idle = (values[3] ?? 0) + (values[4] ?? 0);
@@ -90,7 +91,8 @@ export class CpuMeter {
     const machineBusyPct = m && end && end.total > m.total ? ((end.busy - m.busy) / (end.total - m.total)) * 100 : undefined;
     let busiestThreadPct: number | undefined;
     this.threadPids.forEach((pid, i) => {
-      const before = this.threadStart[i]!;
+      const before = this.threadStart[i];
+      if (before === undefined) return;
       for (const [tid, after] of readThreadCpuSeconds(pid)) {
         const pct = ((after - (before.get(tid) ?? 0)) / seconds) * 100;
         if (seconds > 0 && (busiestThreadPct === undefined || pct > busiestThreadPct)) busiestThreadPct = pct;

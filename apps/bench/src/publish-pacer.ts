@@ -88,7 +88,8 @@ export class PublishPacer {
     const quota = Math.max(1, Math.ceil(due / n));
     let idle = 0;
     while (due > 0 && idle < n) {
-      const p = this.publishers[this.next]!;
+      const p = this.publishers[this.next];
+      if (p === undefined) break;
       this.next = (this.next + 1) % n;
       const k = Math.min(due, quota, this.room(p));
       if (k <= 0) {

@@ -12,7 +12,7 @@ export function renderTable(rows: readonly (readonly string[])[]): string {
   return rows
     .map((row) =>
       row
-        .map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!)))
+        .map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0)))
         .join("  ")
         .trimEnd(),
     )
@@ -186,9 +186,12 @@ export function formatRuns(runs: readonly RunResult[]): string {
     const load = r.workers > 0 ? ` (load: ${r.workers} worker ${r.workerKind === "process" ? "processes" : "threads"})` : "";
     lines.push(`  ${r.target}: ${r.urls.join(", ") || "-"}${load}${r.error ? ` — FAILED: ${r.error}` : ""}`);
   }
-  const comparing = runs.length === 2;
+  const [firstRun, secondRun] = runs;
+  const pair =
+    runs.length === 2 && firstRun !== undefined && secondRun !== undefined ? ([firstRun, secondRun] as const) : undefined;
+  const comparing = pair !== undefined;
   const header = ["", ...runs.map((r) => r.target)];
-  if (comparing) header.push(`${runs[0]!.target}/${runs[1]!.target}`);
+  if (pair) header.push(`${pair[0].target}/${pair[1].target}`);
   const table: string[][] = [header];
   for (const row of rowsFor(runs)) {
     const values = runs.map((r) => row.value(r));
@@ -213,8 +216,8 @@ export function formatRuns(runs: readonly RunResult[]): string {
       if (p.firstError) lines.push(`  ${r.target} ${p.name}: first error reply ${p.firstError}`);
     }
   }
-  if (comparing) {
-    const h = headline(runs[0]!, runs[1]!);
+  if (pair) {
+    const h = headline(pair[0], pair[1]);
     if (h) lines.push("", h);
   }
   return lines.join("\n");

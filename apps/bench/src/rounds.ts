@@ -81,7 +81,9 @@ export function median(values: readonly (number | undefined)[]): number | undefi
   const sorted = values.filter((v): v is number => v !== undefined && Number.isFinite(v)).sort((a, b) => a - b);
   if (sorted.length === 0) return undefined;
   const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  const upper = sorted[mid];
+  const lower = sorted[mid - 1];
+  return sorted.length % 2 === 1 || upper === undefined || lower === undefined ? upper : (lower + upper) / 2;
 }
 
 function figuresOf(run: RunResult, name: PhaseResult["name"]): Figures {
@@ -103,7 +105,10 @@ function medians(figures: readonly Figures[]): Figures {
  */
 export function summarizeRounds(runs: readonly RunResult[]): RoundsSummary[] {
   const pairs: [RunResult, RunResult][] = [];
-  for (let i = 0; i + 1 < runs.length; i += 2) pairs.push([runs[i]!, runs[i + 1]!]);
+  for (let i = 0; i + 1 < runs.length; i += 2) {
+    const [rocket, baseline] = [runs[i], runs[i + 1]];
+    if (rocket !== undefined && baseline !== undefined) pairs.push([rocket, baseline]);
+  }
   const names = (["fixed", "peak", "half"] as const).filter((name) => runs.some((r) => r.phases.some((p) => p.name === name)));
   return names.map((name) => {
     const rounds = pairs.map(([rocket, baseline]) => {

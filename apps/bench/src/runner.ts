@@ -62,7 +62,7 @@ export async function runPlan(
     group.post((i) => ({
       type: "setup",
       worker: i,
-      conns: perWorker[i]!,
+      conns: perWorker[i] ?? [],
       secret: target.secret,
       readSecret: target.readSecret,
       token: target.token,

@@ -100,15 +100,16 @@ function launch(
       if (err) {
         child.kill("SIGKILL");
         reject(err);
-      } else resolve({ child, line: line! });
+      } else resolve({ child, line: line ?? "" });
     };
     const onLine = (line: string) => {
       tail.push(line);
       if (tail.length > 20) tail.shift();
       if (ready.test(line)) finish(undefined, line);
     };
-    createInterface({ input: child.stdout! }).on("line", onLine);
-    createInterface({ input: child.stderr! }).on("line", onLine);
+    // Spawned with both piped: neither is null.
+    if (child.stdout) createInterface({ input: child.stdout }).on("line", onLine);
+    if (child.stderr) createInterface({ input: child.stderr }).on("line", onLine);
     child.once("error", (err) => finish(err));
     child.once("exit", (code) => finish(new Error(`${what} exited (${code}) before it was ready:\n${tail.join("\n")}`)));
   });
@@ -140,8 +141,9 @@ export async function startRedis(cpus: string | undefined): Promise<ServerProces
   const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir];
   const { child } = await launch("redis-server", args, process.env, /Ready to accept connections/, "redis-server", cpus);
   const stop = stopper(child);
+  if (child.pid === undefined) throw new Error("redis-server started without a pid");
   return {
-    pid: child.pid!,
+    pid: child.pid,
     port,
     url: `redis://127.0.0.1:${port}`,
     async stop() {
@@ -180,8 +182,9 @@ async function startNode(options: StartOptions, secret: string, redisUrl: string
   const { child, line } = launched;
   const port = (JSON.parse(line) as { port: number }).port;
   const stop = stopper(child);
+  if (child.pid === undefined) throw new Error("the server started without a pid");
   return {
-    pid: child.pid!,
+    pid: child.pid,
     port,
     async stop() {
       await stop();

@@ -124,7 +124,9 @@ class Worker implements ClientHost {
         const i = next++;
         const source = setup.sourceAddresses.length > 0 ? setup.sourceAddresses[i % setup.sourceAddresses.length] : undefined;
         try {
-          await this.clients[i]!.open(access, source, setup.connectTimeoutMs);
+          const client = this.clients[i];
+          if (client === undefined) break;
+          await client.open(access, source, setup.connectTimeoutMs);
           opened++;
         } catch (err) {
           failed++;

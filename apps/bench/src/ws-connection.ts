@@ -207,8 +207,8 @@ export class WsConnection {
     const receivedAtUs = nowMicros();
     let pos = 0;
     while (n - pos >= 2) {
-      const b0 = buf[pos]!;
-      const b1 = buf[pos + 1]!;
+      const b0 = buf.readUInt8(pos);
+      const b1 = buf.readUInt8(pos + 1);
       let length = b1 & 0x7f;
       let header = 2;
       if (length === 126) {

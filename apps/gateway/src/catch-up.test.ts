@@ -1,9 +1,10 @@
 import type { HistoryPage, StreamPosition } from "@rocket/bus";
 import { CloseCode } from "@rocket/protocol";
 import { describe, expect, it } from "vitest";
-import { Outbox, type OutboxSocket, WriteBatch } from "./outbox.js";
+import { Outbox, type OutboxSocket } from "./outbox.js";
 import { createRecovery } from "./recovery.js";
 import { ok } from "./replies.js";
+import { WriteBatch } from "./write-batch.js";
 
 /** A socket that records frames, topic joins and closes, in one log. */
 function recordingSocket() {

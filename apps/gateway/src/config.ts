@@ -158,7 +158,8 @@ export function loadConfig(sources: ConfigSources): Config {
     const value = sources.flags[name];
     if (value !== undefined && doc.flag) {
       raw[name] = value;
-      origin.set(name, doc.flag.split(" ")[0]!);
+      const [flag = doc.flag] = doc.flag.split(" ");
+      origin.set(name, flag);
     }
   }
   const where = sources.file ? `${sources.file}: ` : "";

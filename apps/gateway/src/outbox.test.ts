@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { Outbox, type OutboxSocket, WriteBatch } from "./outbox.js";
+import { Outbox, type OutboxSocket } from "./outbox.js";
 import { failure, ok } from "./replies.js";
+import { WriteBatch } from "./write-batch.js";
 
 /** A socket that records what reaches it, with each write marked corked or not. */
 function recordingSocket() {

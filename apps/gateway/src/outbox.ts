@@ -1,21 +1,9 @@
-import { encodeReply } from "@rocket/protocol";
-import type { HubCounters } from "./hub.js";
-import { type AnyReply, replyCode } from "./replies.js";
-
-/** A delivery sent through the outbox (recovered or caught-up messages), in order with the replies. */
-interface QueuedDelivery {
-  readonly delivery: Uint8Array;
-}
-
-/**
- * What the outbox queues: replies; the text of a frame the server generates in the place
- * of a reply (see {@link Outbox.pushFrame}); and deliveries of a channel catching up.
- */
-type Outgoing = AnyReply | string | QueuedDelivery;
+import { type Outgoing, type OutgoingCounters, type OutgoingSocket, writeOutgoing } from "./outgoing.js";
+import type { AnyReply } from "./replies.js";
+import type { WriteBatch } from "./write-batch.js";
 
 /** What an outbox needs of its WebSocket (uWS in production, a fake in unit tests). */
-export interface OutboxSocket {
-  send(message: string | Uint8Array, isBinary: boolean, compress: boolean): unknown;
+export interface OutboxSocket extends OutgoingSocket {
   cork(write: () => void): unknown;
   end(code: number, reason: string): void;
   subscribe(topic: string): unknown;
@@ -24,35 +12,8 @@ export interface OutboxSocket {
 
 /** What every outbox of a hub shares. */
 export interface OutboxShared {
-  readonly counters: Pick<HubCounters, "reply" | "bytesSent" | "messagesDelivered">;
+  readonly counters: OutgoingCounters;
   readonly batch: WriteBatch;
-}
-
-/**
- * Gathers outboxes with replies completed outside a message handler (a publish acknowledged
- * by Redis) and writes each one's under one cork at the end of the event-loop turn, so a
- * burst of acknowledgements read in one go from Redis leaves in one write per socket.
- */
-export class WriteBatch {
-  private readonly waiting = new Set<Outbox>();
-  private scheduled = false;
-
-  add(outbox: Outbox): void {
-    this.waiting.add(outbox);
-    if (this.scheduled) return;
-    this.scheduled = true;
-    setImmediate(this.flushAll);
-  }
-
-  delete(outbox: Outbox): void {
-    this.waiting.delete(outbox);
-  }
-
-  private readonly flushAll = (): void => {
-    this.scheduled = false;
-    for (const outbox of this.waiting) outbox.flush();
-    this.waiting.clear();
-  };
 }
 
 type Mode = "idle" | "in-handler" | "closed";
@@ -142,6 +103,12 @@ export class Outbox {
     this.writeSoon();
   }
 
+  /** Sends the reply `op` resolves with, in the place of this call in request order. */
+  pushLater(op: Promise<AnyReply>): void {
+    const ticket = this.reserve();
+    void op.then((reply) => this.fill(ticket, reply));
+  }
+
   /** Reserves the next place in order; {@link fill} it when its reply is known. */
   reserve(): number {
     this.queue ??= [];
@@ -180,6 +147,23 @@ export class Outbox {
   /** Subscribes the socket to a topic (uWS's C++ fan-out delivers to it from then on). */
   subscribe(topic: string): void {
     if (this.mode !== "closed") this.socket.subscribe(topic);
+  }
+
+  /**
+   * Answers the request holding `ticket` with `reply`, writes every reply that is ready now
+   * (this one too, unless one before it is still being computed), then joins `topic`, in one
+   * synchronous step: uWS writes the topic's deliveries directly, and none may overtake the
+   * ok of the subscribe that enabled them.
+   */
+  fillAndSubscribe(ticket: number, reply: AnyReply, topic: string): void {
+    if (this.mode === "closed" || this.queue === undefined) return;
+    this.queue[ticket - this.head] = reply;
+    if (this.queue[0] !== undefined) {
+      if (this.mode === "in-handler") this.writeReady();
+      else this.socket.cork(() => this.writeReady());
+      this.endIfDone();
+    }
+    this.subscribe(topic);
   }
 
   unsubscribe(topic: string): void {
@@ -226,21 +210,6 @@ export class Outbox {
   }
 
   private write(item: Outgoing): void {
-    const { counters } = this.shared;
-    if (typeof item === "string") {
-      counters.bytesSent.inc(item.length);
-      this.socket.send(item, false, false);
-      return;
-    }
-    if ("delivery" in item) {
-      counters.messagesDelivered.inc();
-      counters.bytesSent.inc(item.delivery.byteLength);
-      this.socket.send(item.delivery, false, false);
-      return;
-    }
-    const text = "encoded" in item ? item.encoded : encodeReply(item);
-    counters.reply(replyCode(item));
-    counters.bytesSent.inc(text.length);
-    this.socket.send(text, false, false);
+    writeOutgoing(this.socket, this.shared.counters, item);
   }
 }

@@ -4,11 +4,12 @@ import { describe, expect, it } from "vitest";
 import { createHistoryReader } from "./history-reader.js";
 import { createHub } from "./hub.js";
 import { createMetrics } from "./metrics.js";
-import { Outbox, type OutboxSocket, WriteBatch } from "./outbox.js";
+import { Outbox, type OutboxSocket } from "./outbox.js";
 import { createPublisher } from "./publisher.js";
 import { createRecovery } from "./recovery.js";
 import { Session } from "./session.js";
 import { createSubscriber } from "./subscriber.js";
+import { WriteBatch } from "./write-batch.js";
 
 function setup(bus: Bus = createMemoryBus()) {
   const sent: string[] = [];

@@ -1,127 +1,67 @@
 import {
-  AccessLevel,
   assertNever,
-  authenticate,
   CloseCode,
   type Command,
   checkChannelName,
-  type DecodeOptions,
   decode,
   ErrorCode,
-  encodePresenceReply,
-  encodeUnsubscribed,
-  type HistoryCommand,
   isReservedEvent,
   LimitLabel,
-  type PresenceCommand,
   type PublishCommand,
   RateLimitLabel,
   type Reply,
-  type SecretAuthCommand,
-  type Since,
 } from "@rocket/protocol";
-import type { SessionAudience } from "./audience.js";
-import { type Grant, noGrant, secretGrant, TokenGrant } from "./grant.js";
-import type { HistoryReader } from "./history-reader.js";
-import { AuthMethod, AuthResult, type Hub } from "./hub.js";
 import type { Outbox } from "./outbox.js";
-import type { PresenceReader } from "./presence-reader.js";
-import type { Publisher, ReplyResult } from "./publisher.js";
-import { ConnectionRates, type SessionLimits } from "./rate-limits.js";
-import { type AnyReply, accessDenied, encoded, failure, ok, unavailable } from "./replies.js";
-import type { Subscriber } from "./subscriber.js";
-import type { TokenCheck, TokenVerifier } from "./token-verifier.js";
+import type { ReplyResult } from "./publisher.js";
+import { ConnectionRates } from "./rate-limits.js";
+import { accessDenied, failure, ok } from "./replies.js";
+import { type AuthHost, SessionAuth } from "./session-auth.js";
+import { SessionChannels } from "./session-channels.js";
+import type { SessionContext } from "./session-context.js";
+import { checkedName, queryHistory, queryPresence } from "./session-queries.js";
 
-/** What the sessions of one hub share (one object per hub, not per connection). */
-export interface SessionContext {
-  readonly hub: Hub;
-  readonly publisher: Publisher;
-  readonly subscriber: Subscriber;
-  /** Reads a channel's history for the `history` command. */
-  readonly history: HistoryReader;
-  readonly decodeOptions: DecodeOptions;
-  /** Checks the hub's tokens; undefined: the hub takes none (token auth is invalid_credentials). */
-  readonly tokens?: TokenVerifier | undefined;
-  /** Per-connection abuse limits; undefined: none. */
-  readonly limits?: SessionLimits | undefined;
-  /** Reads a channel's users for the `presence` command; undefined: every channel has none. */
-  readonly presence?: PresenceReader | undefined;
-  /** Learns which connections are whose (presence, disconnecting a user); undefined: nobody listens. */
-  readonly audience?: SessionAudience | undefined;
-}
-
-const invalidCredentials = failure(ErrorCode.InvalidCredentials);
-const invalidChannelName = failure(ErrorCode.InvalidChannelName);
 const invalidData = failure(ErrorCode.InvalidData);
 const rateLimited = failure(ErrorCode.RateLimited);
-const limitExceeded = failure(ErrorCode.LimitExceeded);
-/** `{"ok":true,"users":[]}` */
-const noUsers = encoded(encodePresenceReply([]));
-
-/** setTimeout's longest delay; a token living longer is checked again then. */
-const maxTimerMs = 2 ** 31 - 1;
 
 /** A frame waiting for a token check to finish: its command, or the reply it already has. */
 type Held = Command | Reply;
 
 /**
- * One channel the client subscribed to and has not left: `joining` while its subscribe is
- * in flight (a repeat of it gets `repeat`, its outcome, in order after it), `joined` once the
- * subscriber holds it (only then does leaving give anything back).
+ * One client connection's protocol state. Frames enter here and are dispatched by command;
+ * commands take effect in the order they arrive and their replies leave in that order (the
+ * outbox keeps it); only bus I/O is asynchronous. Access lives in {@link SessionAuth}, the
+ * channels and the order of the commands that depend on them in {@link SessionChannels}.
  */
-interface Membership {
-  state: "joining" | "joined";
-  readonly repeat: Promise<AnyReply>;
-}
-
-/**
- * One client connection's protocol state: its grant and channels. Frames enter here; commands
- * take effect in the order they arrive and their replies leave in that order (the outbox
- * keeps it); only bus I/O is asynchronous. A publish waits for an earlier
- * subscribe/unsubscribe of the same session (it may depend on the channel that subscribe
- * creates); publishes do not wait for each other, they are handed to the bus in order.
- */
-export class Session {
-  private grant: Grant = noGrant;
-  /**
-   * The user of the first token this connection authenticated with; set once, for the life
-   * of the connection: a token for another `sub` is refused.
-   */
-  private identity: { readonly sub: string | undefined } | undefined;
-  /** Ends the connection (4001) when the last accepted token expires. */
-  private expiry: NodeJS.Timeout | undefined;
-  /** The token expired while a refresh was being checked: end unless the refresh is accepted. */
-  private expiryDue = false;
+export class Session implements AuthHost {
+  private readonly auth: SessionAuth;
+  /** Created with the first subscribe. */
+  private channels: SessionChannels | undefined;
   /**
    * While a token is checked (asynchronously), later frames wait here, so that each command
    * sees the access every command before it left, as with a secret.
    */
   private held: Held[] | undefined;
-  private authFailures = 0;
   /** Created when the hub has limits. */
   private readonly rates: ConnectionRates | undefined;
-  /** Created with the first subscription. */
-  private channels: Map<string, Membership> | undefined;
-  /** The last pending subscribe/unsubscribe; later commands that depend on it chain after it. */
-  private barrier: Promise<void> | undefined;
-  /** `disconnect` was asked for: later frames are ignored. */
-  private disconnecting = false;
+  /** `disconnect` was asked for (or the session was ended): later frames are ignored. */
+  ending = false;
 
   constructor(
     private readonly context: SessionContext,
     /** Where this session's replies go; the socket handlers bracket each frame in its handler calls. */
     readonly outbox: Outbox,
   ) {
+    this.auth = new SessionAuth(context, this);
     const { limits } = context;
     this.rates = limits === undefined ? undefined : new ConnectionRates(limits, performance.now());
   }
 
   /** Handles one client frame. */
   receive(frame: ArrayBuffer | Uint8Array | string): void {
-    if (this.disconnecting || this.outbox.closed) return;
+    if (this.ending || this.outbox.closed) return;
     const { counters } = this.context.hub;
     // The read-write secret is the application's own backend: no per-connection limits.
-    const rates = this.grant.trusted ? undefined : this.rates;
+    const rates = this.auth.grant.trusted ? undefined : this.rates;
     const now = rates === undefined ? 0 : performance.now();
     if (rates !== undefined && !rates.commands.take(now)) return this.refuse(RateLimitLabel.Commands, now);
     const command = decode(frame, this.context.decodeOptions);
@@ -142,279 +82,22 @@ export class Session {
   /** The socket closed (and its outbox with it): drops every subscription. Call once. */
   close(): void {
     this.context.audience?.closed(this.outbox);
-    clearTimeout(this.expiry);
+    this.auth.stop();
     this.held = undefined;
-    this.leaveAll();
+    this.channels?.leaveAll();
   }
 
-  /** Unsubscribes from every channel. */
-  private leaveAll(): void {
-    const release = () => {
-      for (const [channel, membership] of this.channels ?? []) {
-        if (membership.state === "joined") this.context.subscriber.unsubscribe(this.outbox, channel);
-      }
-      this.channels = undefined;
-    };
-    // A subscribe still in flight takes its bus reference when it settles: release after it.
-    if (this.barrier) void this.barrier.then(release);
-    else release();
-  }
-
-  private handle(command: Command): void {
-    switch (command.type) {
-      case "auth":
-        if ("token" in command) this.authToken(command.token);
-        else this.authSecret(command);
-        return;
-      case "logout":
-        this.grant = noGrant;
-        this.outbox.push(ok);
-        return;
-      case "subscribe":
-        this.subscribe(command.channel, command.since);
-        return;
-      case "unsubscribe":
-        this.unsubscribe(command.channel);
-        return;
-      case "publish":
-        this.publish(command);
-        return;
-      case "disconnect":
-        this.disconnecting = true;
-        this.outbox.push(ok);
-        this.outbox.endAfterReplies(CloseCode.Normal, "disconnect");
-        return;
-      case "history":
-        this.history(command);
-        return;
-      case "presence":
-        this.presence(command);
-        return;
-      default:
-        assertNever(command);
-    }
-  }
-
-  private subscribe(rawChannel: unknown, since: Since | undefined): void {
-    if (!this.grant.canSubscribe(typeof rawChannel === "string" ? rawChannel : "")) return this.outbox.push(accessDenied);
-    const channel = checkChannelName(rawChannel);
-    if (channel === ErrorCode.InvalidChannelName) return this.rejectName(rawChannel);
-    const existing = this.channels?.get(channel);
-    // Subscribing twice is one subscription: a repeat while the first is in flight gets its
-    // outcome, never an ok before the subscription is in place.
-    if (existing?.state === "joining") return this.replyLater(existing.repeat);
-    if (existing !== undefined) return this.outbox.push(ok);
-    const most = this.context.limits?.subscriptionsPerConnection;
-    if (most !== undefined && !this.grant.trusted && (this.channels?.size ?? 0) >= most) {
-      this.context.hub.counters.limit(LimitLabel.Subscriptions);
-      return this.outbox.push(limitExceeded);
-    }
-    let settled: (repeat: AnyReply) => void = noop;
-    const membership: Membership = { state: "joining", repeat: new Promise((resolve) => (settled = resolve)) };
-    this.channels ??= new Map();
-    this.channels.set(channel, membership);
-    const op = this.afterBarrier(() =>
-      this.context.subscriber.subscribe(this.outbox, channel, since).then(
-        (reply) => {
-          membership.state = "joined";
-          settled(ok);
-          return reply;
-        },
-        (err: unknown) => {
-          if (this.channels?.get(channel) === membership) this.channels.delete(channel);
-          this.context.hub.logger.debug({ err, what: "subscribe" }, "bus operation failed");
-          settled(unavailable);
-          return unavailable;
-        },
-      ),
-    );
-    this.replyLater(op);
-    this.setBarrier(op);
-  }
-
-  private unsubscribe(rawChannel: unknown): void {
-    const channel = checkChannelName(rawChannel);
-    if (channel === ErrorCode.InvalidChannelName) return this.outbox.push(ok);
-    const membership = this.channels?.get(channel);
-    if (membership === undefined) return this.outbox.push(ok);
-    // Left now: a subscribe after this is a new one, after this unsubscribe.
-    this.channels?.delete(channel);
-    const leave = (): Reply => {
-      // The subscribe before it has settled by now (the barrier): give back what it took.
-      if (membership.state === "joined") this.context.subscriber.unsubscribe(this.outbox, channel);
-      return ok;
-    };
-    if (this.barrier === undefined) return this.outbox.push(leave());
-    const op = this.afterBarrier(async () => leave());
-    this.replyLater(op);
-    this.setBarrier(op);
-  }
-
-  private publish(command: PublishCommand): void {
-    // Events named `__…` are the server's (`__unsubscribed`, `__join`); webrocket's secret
-    // sessions keep publishing them, except on channels with Presence, where they would pass for the server's.
-    if (isReservedEvent(command.event) && (this.grant.kind === "token" || this.context.hub.presence(command.channel))) {
-      return this.outbox.push(invalidData);
-    }
-    if (!this.grant.canPublish(command.channel)) return this.outbox.push(accessDenied);
-    const channel = checkChannelName(command.channel);
-    if (channel === ErrorCode.InvalidChannelName) return this.rejectName(command.channel);
-    const { publisher } = this.context;
-    const { event, dataJson } = command;
-    const result: ReplyResult =
-      this.barrier === undefined
-        ? publisher.publish(channel, event, dataJson)
-        : this.barrier.then(() => publisher.publish(channel, event, dataJson));
-    // Synchronous results (in-process bus, known channel) go out in the same write as the delivery.
-    if (result instanceof Promise) this.replyLater(result);
-    else this.outbox.push(result);
-  }
-
-  private history(command: HistoryCommand): void {
-    const raw = command.channel;
-    if (!this.grant.canHistory(typeof raw === "string" ? raw : "")) return this.outbox.push(accessDenied);
-    const channel = checkChannelName(raw);
-    if (channel === ErrorCode.InvalidChannelName) return this.rejectName(raw);
-    const read = this.context.history(channel, command.limit, command.since).catch((err: unknown) => {
-      this.context.hub.logger.debug({ err, what: "history" }, "bus operation failed");
-      return unavailable;
-    });
-    this.replyLater(read);
-  }
-
-  private presence(command: PresenceCommand): void {
-    const raw = command.channel;
-    if (!this.grant.canPresence(typeof raw === "string" ? raw : "")) return this.outbox.push(accessDenied);
-    const channel = checkChannelName(raw);
-    if (channel === ErrorCode.InvalidChannelName) return this.rejectName(raw);
-    const reader = this.context.presence;
-    if (reader === undefined) return this.outbox.push(noUsers);
-    const read = reader(channel).catch((err: unknown) => {
-      this.context.hub.logger.debug({ err, what: "presence" }, "bus operation failed");
-      return unavailable;
-    });
-    this.replyLater(read);
-  }
-
-  private authSecret(command: SecretAuthCommand): void {
-    const { hub } = this.context;
-    const level = hub.tokenOnly ? AccessLevel.None : authenticate(hub.secrets, command.access, command.secret);
-    if (level === AccessLevel.None) return this.authFailed(AuthMethod.Secret, ErrorCode.InvalidCredentials);
-    this.grant = secretGrant(level);
-    // The secret now speaks for the session: a token's end no longer ends it.
-    clearTimeout(this.expiry);
-    this.expiry = undefined;
-    hub.counters.auth(AuthMethod.Secret, AuthResult.Ok);
-    this.outbox.push(ok);
-  }
-
-  /**
-   * Checks a token (asynchronously: signatures, maybe a JWKS fetch) while later frames wait in
-   * `held`; it takes effect once the subscribes and unsubscribes before it have settled, so
-   * that narrowing a refreshed token's channels sees every one of them.
-   */
-  private authToken(token: string): void {
-    const verifier = this.context.tokens;
-    if (verifier === undefined) return this.authFailed(AuthMethod.Token, ErrorCode.InvalidCredentials);
+  hold(): void {
     this.held = [];
-    const ticket = this.outbox.reserve();
-    const checked = verifier.verify(token);
-    const settled = this.barrier === undefined ? checked : this.barrier.then(() => checked);
-    void settled.then((check) => {
-      if (this.outbox.closed) return;
-      this.applyToken(check, ticket);
-      if (this.expiryDue) this.expire();
-      this.releaseHeld();
-    });
-  }
-
-  private applyToken(check: TokenCheck, ticket: number): void {
-    const { counters, logger } = this.context.hub;
-    if (!check.ok) {
-      logger.debug({ reason: check.reason, code: check.code }, "token refused");
-      // Keys that could not be fetched judge nothing: the session keeps what it had.
-      if (check.code === ErrorCode.Unavailable) return this.outbox.fill(ticket, unavailable);
-      const result = check.code === ErrorCode.TokenExpired ? AuthResult.Expired : AuthResult.Invalid;
-      return this.authFailed(AuthMethod.Token, check.code, ticket, result);
-    }
-    if (this.identity !== undefined && this.identity.sub !== check.sub) {
-      logger.debug({ reason: "another sub than the connection's" }, "token refused");
-      return this.authFailed(AuthMethod.Token, ErrorCode.InvalidCredentials, ticket);
-    }
-    if (this.identity === undefined && check.sub !== undefined) this.context.audience?.identify(this.outbox, check.sub);
-    this.identity ??= { sub: check.sub };
-    const grant = new TokenGrant(check.cap);
-    this.grant = grant;
-    this.expiryDue = false;
-    this.armExpiry(check.expiresAtMs);
-    // Channels the new token no longer allows stop at once: nothing of theirs follows the ok.
-    const dropped: string[] = [];
-    for (const [channel, membership] of this.channels ?? []) {
-      if (grant.canSubscribe(channel)) continue;
-      dropped.push(channel);
-      this.channels?.delete(channel);
-      if (membership.state === "joined") this.context.subscriber.unsubscribe(this.outbox, channel);
-    }
-    counters.auth(AuthMethod.Token, AuthResult.Ok);
-    this.outbox.fill(ticket, ok);
-    for (const channel of dropped) this.outbox.pushFrame(encodeUnsubscribed(channel, ErrorCode.AccessDenied));
-  }
-
-  /**
-   * A refused `auth`: no access afterwards, as with a wrong secret; after `MaxAuthFailures` of
-   * them the connection is closed (4501), so that credentials cannot be guessed over one socket.
-   */
-  private authFailed(
-    method: AuthMethod,
-    code: typeof ErrorCode.InvalidCredentials | typeof ErrorCode.TokenExpired,
-    ticket?: number,
-    result: AuthResult = AuthResult.Invalid,
-  ): void {
-    const { counters, logger } = this.context.hub;
-    this.grant = noGrant;
-    counters.auth(method, result);
-    const reply = code === ErrorCode.InvalidCredentials ? invalidCredentials : failure(code);
-    if (ticket === undefined) this.outbox.push(reply);
-    else this.outbox.fill(ticket, reply);
-    this.authFailures += 1;
-    const most = this.context.limits?.authFailures;
-    if (most !== undefined && this.authFailures >= most && !this.disconnecting) {
-      counters.limit(LimitLabel.AuthFailures);
-      logger.info({ failures: this.authFailures }, "too many failed auth attempts: closing with 4501");
-      this.disconnecting = true;
-      this.outbox.endAfterReplies(CloseCode.TooManyAuthFailures, "too many failed auth attempts");
-    }
-  }
-
-  private armExpiry(atMs: number): void {
-    clearTimeout(this.expiry);
-    const delay = Math.min(Math.max(atMs - Date.now(), 0), maxTimerMs);
-    this.expiry = setTimeout(() => {
-      if (Date.now() < atMs) return this.armExpiry(atMs);
-      if (this.held !== undefined) this.expiryDue = true;
-      else this.expire();
-    }, delay);
-    this.expiry.unref();
-  }
-
-  /** The token expired unrefreshed: deliveries stop now, the connection ends (4001) after the replies owed. */
-  private expire(): void {
-    if (this.disconnecting || this.outbox.closed) return;
-    this.expiryDue = false;
-    this.context.hub.logger.debug("token expired: closing with 4001");
-    this.grant = noGrant;
-    this.disconnecting = true;
-    this.leaveAll();
-    this.outbox.endAfterReplies(CloseCode.TokenExpired, "token expired");
   }
 
   /** Runs the frames that waited for a token check, in order, until one holds them again. */
-  private releaseHeld(): void {
+  release(): void {
     const held = this.held;
     this.held = undefined;
     if (held === undefined) return;
     for (let i = 0; i < held.length; i++) {
-      if (this.disconnecting || this.outbox.closed) return;
+      if (this.ending || this.outbox.closed) return;
       // A held auth with a token holds what follows it again (TypeScript cannot see handle() set it).
       const again = this.held as Held[] | undefined;
       if (again !== undefined) {
@@ -425,6 +108,85 @@ export class Session {
       if ("type" in item) this.handle(item);
       else this.outbox.push(item);
     }
+  }
+
+  afterChannels<T>(value: Promise<T>): Promise<T> {
+    return this.channels === undefined ? value : (this.channels.after(() => value) as Promise<T>);
+  }
+
+  narrowChannels(allowed: (channel: string) => boolean): string[] {
+    return this.channels?.narrow(allowed) ?? [];
+  }
+
+  end(code: CloseCode, reason: string, leave: boolean): void {
+    this.ending = true;
+    if (leave) this.channels?.leaveAll();
+    this.outbox.endAfterReplies(code, reason);
+  }
+
+  private handle(command: Command): void {
+    const { context, outbox, auth } = this;
+    switch (command.type) {
+      case "auth":
+        if ("token" in command) auth.token(command.token);
+        else auth.secret(command);
+        return;
+      case "logout":
+        auth.logout();
+        return;
+      case "subscribe": {
+        const raw = command.channel;
+        if (!auth.grant.canSubscribe(typeof raw === "string" ? raw : "")) return outbox.push(accessDenied);
+        const channel = checkedName(context, outbox, raw);
+        if (channel === undefined) return;
+        this.channels ??= new SessionChannels(context, outbox);
+        this.channels.subscribe(channel, command.since, auth.grant.trusted);
+        return;
+      }
+      case "unsubscribe": {
+        const channel = checkChannelName(command.channel);
+        if (channel === ErrorCode.InvalidChannelName || this.channels === undefined) return outbox.push(ok);
+        this.channels.unsubscribe(channel);
+        return;
+      }
+      case "publish":
+        this.publish(command);
+        return;
+      case "disconnect":
+        this.ending = true;
+        outbox.push(ok);
+        outbox.endAfterReplies(CloseCode.Normal, "disconnect");
+        return;
+      case "history":
+        queryHistory(context, outbox, auth.grant, command);
+        return;
+      case "presence":
+        queryPresence(context, outbox, auth.grant, command);
+        return;
+      default:
+        assertNever(command);
+    }
+  }
+
+  private publish(command: PublishCommand): void {
+    const { grant } = this.auth;
+    // Events named `__…` are the server's (`__unsubscribed`, `__join`); webrocket's secret
+    // sessions keep publishing them, except on channels with Presence, where they would pass for the server's.
+    if (isReservedEvent(command.event) && (grant.kind === "token" || this.context.hub.presence(command.channel))) {
+      return this.outbox.push(invalidData);
+    }
+    if (!grant.canPublish(command.channel)) return this.outbox.push(accessDenied);
+    const channel = checkedName(this.context, this.outbox, command.channel);
+    if (channel === undefined) return;
+    const { publisher } = this.context;
+    const { event, dataJson } = command;
+    const result: ReplyResult =
+      this.channels === undefined
+        ? publisher.publish(channel, event, dataJson)
+        : this.channels.after(() => publisher.publish(channel, event, dataJson));
+    // Synchronous results (in-process bus, known channel) go out in the same write as the delivery.
+    if (result instanceof Promise) this.outbox.pushLater(result);
+    else this.outbox.push(result);
   }
 
   /** A reply of its own to a frame: after the frames held before it, if any. */
@@ -440,33 +202,7 @@ export class Session {
     this.reply(rateLimited);
     if (this.rates?.refused(now)) {
       logger.info({ limit }, "rate limit far exceeded: closing with 4029");
-      this.disconnecting = true;
-      this.outbox.endAfterReplies(CloseCode.RateLimitExceeded, "rate limit far exceeded");
+      this.end(CloseCode.RateLimitExceeded, "rate limit far exceeded", false);
     }
   }
-
-  /** Later commands wait for `op`; once it settled (and nothing newer is pending) they need not. */
-  private setBarrier(op: Promise<AnyReply>): void {
-    const barrier = op.then(noop);
-    this.barrier = barrier;
-    void barrier.then(() => {
-      if (this.barrier === barrier) this.barrier = undefined;
-    });
-  }
-
-  private afterBarrier(op: () => Promise<AnyReply>): Promise<AnyReply> {
-    return this.barrier === undefined ? op() : this.barrier.then(op);
-  }
-
-  private replyLater(op: Promise<AnyReply>): void {
-    const ticket = this.outbox.reserve();
-    void op.then((reply) => this.outbox.fill(ticket, reply));
-  }
-
-  private rejectName(raw: unknown): void {
-    if (typeof raw === "string" && raw.length > 0) this.context.hub.counters.limit(LimitLabel.ChannelName);
-    this.outbox.push(invalidChannelName);
-  }
 }
-
-function noop(): void {}

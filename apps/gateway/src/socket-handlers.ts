@@ -2,10 +2,12 @@ import type { WebSocket, WebSocketBehavior } from "uWebSockets.js";
 import { CloseCode, closeCodeLabel, LimitLabel } from "@rocket/protocol";
 import type { Logger } from "pino";
 import type { Hub } from "./hub.js";
-import { Outbox, type OutboxShared, WriteBatch } from "./outbox.js";
-import { Session, type SessionContext } from "./session.js";
+import { Outbox, type OutboxShared } from "./outbox.js";
+import { Session } from "./session.js";
+import type { SessionContext } from "./session-context.js";
 import { TokenBucket } from "./token-bucket.js";
 import type { Uws } from "./uws-native.js";
+import { WriteBatch } from "./write-batch.js";
 
 /** What uWS keeps per connection. */
 export interface SocketData {

@@ -4,7 +4,7 @@ import type { SubscriptionAudience } from "./audience.js";
 import type { Hub } from "./hub.js";
 import type { Outbox } from "./outbox.js";
 import type { Recovery } from "./recovery.js";
-import { type AnyReply, encoded, ok } from "./replies.js";
+import { encoded, ok } from "./replies.js";
 
 /** `{"ok":true,"recovered":false}`: recovery asked on a channel without history. */
 const notRecovered = encoded(encodeSubscribeReply(false, undefined));
@@ -19,12 +19,13 @@ const notRecovered = encoded(encodeSubscribeReply(false, undefined));
  */
 export interface Subscriber {
   /**
-   * Resolves with the reply once deliveries on `channel` reach `outbox`'s socket (or, with
-   * `since`, follow the reply through the outbox). Rejects (the bus did not confirm in time)
-   * with nothing held. Without history, `since` is answered `{"ok":true,"recovered":false}`
-   * when it holds a position and `{"ok":true}` when it is `{}`.
+   * Fills the reply reserved at `ticket` and resolves once deliveries on `channel` reach
+   * `outbox`'s socket (written after that reply) or, with `since`, follow the reply through
+   * the outbox. Rejects (the bus did not confirm in time) with nothing held and the ticket
+   * unfilled. Without history, `since` is answered `{"ok":true,"recovered":false}` when it
+   * holds a position and `{"ok":true}` when it is `{}`.
    */
-  subscribe(outbox: Outbox, channel: string, since?: Since): Promise<AnyReply>;
+  subscribe(outbox: Outbox, channel: string, since: Since | undefined, ticket: number): Promise<void>;
   /** Undoes one {@link subscribe} that resolved. Also right after the socket closed. */
   unsubscribe(outbox: Outbox, channel: string): void;
 }
@@ -36,35 +37,33 @@ export function createSubscriber(
   recovery: Recovery,
   audience?: SubscriptionAudience,
 ): Subscriber {
-  const joined = (outbox: Outbox, channel: string, since: Since | undefined): Promise<AnyReply> | AnyReply => {
-    const reply = entered(outbox, channel, since);
+  const joined = (outbox: Outbox, channel: string, since: Since | undefined, ticket: number): Promise<void> | undefined => {
+    const entering = entered(outbox, channel, since, ticket);
     // Counted once the subscription took effect (a catch-up that fails never counts).
-    if (reply instanceof Promise) {
-      return reply.then((r) => {
-        audience?.join(outbox, channel);
-        return r;
-      });
-    }
-    audience?.join(outbox, channel);
-    return reply;
+    if (entering === undefined) audience?.join(outbox, channel);
+    else return entering.then(() => audience?.join(outbox, channel));
   };
-  const entered = (outbox: Outbox, channel: string, since: Since | undefined): Promise<AnyReply> | AnyReply => {
+  const entered = (outbox: Outbox, channel: string, since: Since | undefined, ticket: number): Promise<void> | undefined => {
     const topic = hub.topic(channel);
     const history = hub.history(channel);
     if (history === undefined) {
-      outbox.subscribe(topic);
-      return since?.offset === undefined ? ok : notRecovered;
+      outbox.fillAndSubscribe(ticket, since?.offset === undefined ? ok : notRecovered, topic);
+      return;
     }
     if (since === undefined) {
-      outbox.subscribe(topic);
+      outbox.fillAndSubscribe(ticket, ok, topic);
       recovery.join(outbox, topic);
-      return ok;
+      return;
     }
     const query = since.offset === undefined ? { limit: 0 } : { since, limit: history.size };
     return recovery
       .catchUp(outbox, topic, () => bus.history(topic, query, history))
       .then(
-        (page) => encoded(encodeSubscribeReply(since.offset === undefined ? undefined : page.complete, page.position)),
+        (page) =>
+          outbox.fill(
+            ticket,
+            encoded(encodeSubscribeReply(since.offset === undefined ? undefined : page.complete, page.position)),
+          ),
         (err: unknown) => {
           void bus.unsubscribe(topic);
           registry.release(hub.path, channel);
@@ -74,12 +73,12 @@ export function createSubscriber(
   };
 
   return {
-    subscribe(outbox, channel, since) {
+    subscribe(outbox, channel, since, ticket) {
       const topic = hub.topic(channel);
       const registered = registry.register(hub.path, channel);
       const reference = bus.subscribe(topic, hub.history(channel));
       return Promise.all([registered, reference]).then(
-        () => joined(outbox, channel, since),
+        () => joined(outbox, channel, since, ticket),
         (err: unknown) => {
           // One of the two may have been taken although the other failed: give it back.
           reference.then(() => bus.unsubscribe(topic), noop);

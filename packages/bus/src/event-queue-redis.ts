@@ -1,6 +1,6 @@
 import { BusUnavailableError } from "./bus.js";
-import type { RedisAccess, RedisBus } from "./bus-redis.js";
 import { type AudienceEvent, type AudienceEventName, audienceEventNames, type EventQueue } from "./presence.js";
+import type { RedisAccess, RedisBus } from "./redis-bus-types.js";
 
 export interface RedisEventQueueOptions {
   /** This node's name: its consumer name in the group. */

@@ -17,7 +17,7 @@ export {
   type StreamPosition,
 } from "./bus.js";
 export { createMemoryBus, type MemoryBusOptions } from "./bus-memory.js";
-export { createRedisBus, type RedisAccess, type RedisBus, type RedisBusOptions, type RedisCompanion } from "./bus-redis.js";
+export { createRedisBus } from "./bus-redis.js";
 export { createRedisEventQueue, type RedisEventQueueOptions, webhookGroup } from "./event-queue-redis.js";
 export {
   type AudienceEvent,
@@ -37,8 +37,9 @@ export {
 export { createMemoryAudience, createMemoryEventQueue, type MemoryAudienceOptions } from "./presence-memory.js";
 export { createRedisAudience, type RedisAudienceOptions } from "./presence-redis.js";
 export type { RedisBusPhase, RedisBusState } from "./redis-bus-state.js";
+export type { RedisAccess, RedisBus, RedisBusOptions, RedisCompanion } from "./redis-bus-types.js";
+export { RedisTimeoutError } from "./redis-deadline.js";
 export { createMemoryDirectory, createRedisDirectory } from "./redis-directory.js";
-export { RedisTimeoutError } from "./redis-link.js";
 export { defaultRedisPrefix } from "./redis-names.js";
 export {
   describeRedisTarget,

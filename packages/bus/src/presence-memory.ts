@@ -4,7 +4,6 @@ import {
   type AudienceEventName,
   type AudienceUser,
   type ClusterAudience,
-  type DescribeTopic,
   type EventBatch,
   type EventQueue,
   type EventSink,

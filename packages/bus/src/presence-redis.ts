@@ -1,6 +1,5 @@
 import { randomBytes } from "node:crypto";
 import { type BusLogger, BusUnavailableError } from "./bus.js";
-import type { RedisAccess, RedisBus } from "./bus-redis.js";
 import {
   type AudienceEvent,
   type AudienceEventName,
@@ -13,6 +12,7 @@ import {
   tracksOccupancy,
 } from "./presence.js";
 import { audienceScripts, webhookStreamMaxLength } from "./presence-scripts.js";
+import type { RedisAccess, RedisBus } from "./redis-bus-types.js";
 
 export interface RedisAudienceOptions {
   /** This node's name (the bus's). */

@@ -1,6 +1,6 @@
 import type { BusObserver } from "./bus.js";
+import { RedisTimeoutError } from "./redis-deadline.js";
 import type { LinkEvents } from "./redis-link.js";
-import { RedisTimeoutError } from "./redis-link.js";
 import { type RestoreDeps, restoreShard } from "./redis-restore.js";
 import type { TopicEntry } from "./redis-subscriptions.js";
 import { describeRedisTarget, type RedisTarget } from "./redis-url.js";

@@ -1,6 +1,6 @@
 import { BusUnavailableError } from "./bus.js";
-import type { RedisBus } from "./bus-redis.js";
 import type { NodeDirectory } from "./presence.js";
+import type { RedisBus } from "./redis-bus-types.js";
 
 /**
  * The live nodes of a Redis cluster of gateways, from the heartbeats every node keeps

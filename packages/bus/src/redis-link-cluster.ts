@@ -1,4 +1,5 @@
 import { Cluster, type ClusterOptions } from "ioredis";
+import { withDeadline } from "./redis-deadline.js";
 import {
   baseOptions,
   connectionName,
@@ -8,7 +9,6 @@ import {
   redisCommands,
   runIdOf,
   UpState,
-  withDeadline,
 } from "./redis-link.js";
 import { defineHistoryScripts } from "./redis-scripts.js";
 import { clusterSlots, hashSlot } from "./redis-slot.js";

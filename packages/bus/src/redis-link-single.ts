@@ -1,4 +1,5 @@
 import { Redis } from "ioredis";
+import { withDeadline } from "./redis-deadline.js";
 import {
   baseOptions,
   connectionName,
@@ -8,7 +9,6 @@ import {
   redisCommands,
   runIdOf,
   UpState,
-  withDeadline,
 } from "./redis-link.js";
 import { defineHistoryScripts } from "./redis-scripts.js";
 import { type ConnectionOptions, SubscriberConnection, SubscriberGoneError } from "./redis-subscriber.js";

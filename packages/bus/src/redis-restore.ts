@@ -1,7 +1,8 @@
 import type { BusLogger } from "./bus.js";
 import type { Canary } from "./redis-canary.js";
+import { RedisTimeoutError } from "./redis-deadline.js";
 import type { Heartbeat } from "./redis-heartbeat.js";
-import { type RedisLink, RedisTimeoutError } from "./redis-link.js";
+import type { RedisLink } from "./redis-link.js";
 import type { RedisNames } from "./redis-names.js";
 import type { Subscriptions } from "./redis-subscriptions.js";
 

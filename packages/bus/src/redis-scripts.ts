@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import type { Cluster, Redis } from "ioredis";
 import type { PositionFormat, StreamPosition } from "./bus.js";
-import { withDeadline } from "./redis-link.js";
+import { withDeadline } from "./redis-deadline.js";
 
 /**
  * Publishes one message of a topic with history, atomically: reads or starts the epoch (a

@@ -1,5 +1,6 @@
 import { Redis, type RedisOptions } from "ioredis";
-import { runIdOf, withDeadline } from "./redis-link.js";
+import { withDeadline } from "./redis-deadline.js";
+import { runIdOf } from "./redis-link.js";
 
 /** ioredis's options as its constructor takes them. */
 export type ConnectionOptions = Omit<RedisOptions, "replyMapping">;

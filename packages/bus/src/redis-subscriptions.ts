@@ -1,4 +1,5 @@
 import { BusUnavailableError } from "./bus.js";
+import { race } from "./redis-deadline.js";
 import type { HistoryTrack } from "./redis-gap-fill.js";
 import type { RedisLink } from "./redis-link.js";
 import { channelKey, type RedisNames } from "./redis-names.js";
@@ -76,22 +77,12 @@ export function createSubscriptions(deps: SubscriptionsDeps): Subscriptions {
 
   /** `pending`, or unavailable once `deadline` (performance.now() ms) passed. */
   const before = <T>(pending: Promise<T>, deadline: number, what: string): Promise<T> =>
-    new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new BusUnavailableError(`Redis did not ${what} in time`)),
-        Math.max(0, deadline - performance.now()),
-      );
-      pending.then(
-        (value) => {
-          clearTimeout(timer);
-          resolve(value);
-        },
-        (err: unknown) => {
-          clearTimeout(timer);
-          reject(new BusUnavailableError(`Redis did not ${what}`, { cause: err }));
-        },
-      );
-    });
+    race(
+      pending,
+      Math.max(0, deadline - performance.now()),
+      () => new BusUnavailableError(`Redis did not ${what} in time`),
+      (err) => new BusUnavailableError(`Redis did not ${what}`, { cause: err }),
+    );
 
   const confirm = async (entry: TopicEntry, deadline: number): Promise<void> => {
     /** Redis answered on the connection after this call: the confirmation is fresh. */

@@ -1,5 +1,5 @@
 import { BusUnavailableError, type ChannelRegistry } from "./bus.js";
-import type { RedisAccess, RedisBus } from "./bus-redis.js";
+import type { RedisAccess, RedisBus } from "./redis-bus-types.js";
 import { ChannelCache, type ChannelEntry, expiryTimings } from "./registry-cache.js";
 import type { RegistryOptions } from "./registry-memory.js";
 

@@ -488,12 +488,12 @@ export function runBusContract(name: string, factory: BusContractFactory): void 
         await a.bus.publish("/:merge", bytes("marker-a"));
         await b.bus.publish("/:merge", bytes("marker-b"));
         const orders = (await Promise.all([a, b, c].map((n) => n.waitFor(402)))).map((list) => list.map((r) => r.text));
-        const first = orders[0]!;
+        const [first = []] = orders;
         // The markers come last: nothing was delivered twice before them.
         expect(first.slice(400)).toEqual(["marker-a", "marker-b"]);
         expect(first.filter((m) => m.startsWith("a"))).toEqual(fromA);
         expect(first.filter((m) => m.startsWith("b"))).toEqual(fromB);
-        const switches = first.slice(0, 400).filter((m, i) => i > 0 && m[0] !== first[i - 1]![0]).length;
+        const switches = first.slice(0, 400).filter((m, i) => i > 0 && m[0] !== first[i - 1]?.[0]).length;
         expect(switches).toBeGreaterThanOrEqual(10);
         expect(orders[1]).toEqual(first);
         expect(orders[2]).toEqual(first);

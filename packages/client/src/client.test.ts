@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { FakeServer } from "../test/fake-socket.js";
-import { RocketClient, type StateChange } from "./client.js";
+import { RocketClient } from "./client.js";
+import type { StateChange } from "./connection.js";
 import { RocketError } from "./errors.js";
 import type { ClientOptions } from "./options.js";
 

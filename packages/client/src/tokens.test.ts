@@ -1,8 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { FakeServer } from "../test/fake-socket.js";
-import { RocketClient, type Unsubscribed } from "./client.js";
+import { RocketClient } from "./client.js";
 import type { RocketError } from "./errors.js";
 import type { ClientOptions } from "./options.js";
+import type { Unsubscribed } from "./subscriptions.js";
 import { refreshLeadMs, retryAfterMs, tokenExpiry } from "./token.js";
 
 beforeEach(() => {

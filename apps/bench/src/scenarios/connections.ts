@@ -1,5 +1,6 @@
 import type { LoadOptions } from "../options.js";
 import { ownChannelConns, type Plan } from "../plan.js";
+import { firstUrl } from "./urls.js";
 
 export const defaultIdlePublishFraction = 0.01;
 /** Sockets one load process holds at most: the per-process open-file limit is 20,000 here. */
@@ -12,7 +13,7 @@ const socketsPerProcess = 8000;
  */
 export function planConnections(options: LoadOptions, urls: readonly string[]): Plan {
   const fraction = options.publishFraction ?? defaultIdlePublishFraction;
-  const { conns, publishers } = ownChannelConns(urls[0]!, options.connections, "idle-", fraction);
+  const { conns, publishers } = ownChannelConns(firstUrl(urls), options.connections, "idle-", fraction);
   return {
     description: `${options.connections} idle connections each subscribed to its own channel, then ${publishers} publishing`,
     conns,
