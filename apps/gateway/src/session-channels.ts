@@ -101,6 +101,11 @@ export class SessionChannels {
     this.setBarrier(op);
   }
 
+  /** The subscribes and unsubscribes still in flight, as one promise; undefined when none are. */
+  get pending(): Promise<void> | undefined {
+    return this.barrier;
+  }
+
   /** Runs `op` now, or once the subscribes and unsubscribes before it have settled. */
   after<T>(op: () => T | Promise<T>): T | Promise<T> {
     return this.barrier === undefined ? op() : this.barrier.then(op);

@@ -180,10 +180,12 @@ export class Session implements AuthHost {
     if (channel === undefined) return;
     const { publisher } = this.context;
     const { event, dataJson } = command;
+    // No closure unless a subscribe is in flight: this runs for every publish.
+    const pending = this.channels?.pending;
     const result: ReplyResult =
-      this.channels === undefined
+      pending === undefined
         ? publisher.publish(channel, event, dataJson)
-        : this.channels.after(() => publisher.publish(channel, event, dataJson));
+        : pending.then(() => publisher.publish(channel, event, dataJson));
     // Synchronous results (in-process bus, known channel) go out in the same write as the delivery.
     if (result instanceof Promise) this.outbox.pushLater(result);
     else this.outbox.push(result);
