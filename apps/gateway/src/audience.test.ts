@@ -71,8 +71,9 @@ describe("audience", () => {
       "occupied /:plain true",
       'user /:room:1 "alice" 1',
       "occupied /:plain false",
-      "occupied /:room:1 false",
+      // The last user leaves before the channel is vacated.
       'user /:room:1 "alice" 0',
+      "occupied /:room:1 false",
     ]);
     expect(view.localChannels("")).toEqual([]);
   });

@@ -124,13 +124,14 @@ function hubAudience(hub: Hub, cluster: ClusterAudience): HubAudience {
     leave(outbox, channel) {
       const n = (counts.get(channel) ?? 0) - 1;
       const topic = hub.topic(channel);
+      // The user leaves before the channel is vacated, as it joined after it was occupied.
+      const who = identified.get(outbox);
+      if (who?.channels?.delete(channel)) bump(topic, who.json, -1);
       if (n > 0) counts.set(channel, n);
       else {
         counts.delete(channel);
         cluster.setOccupied(topic, false);
       }
-      const who = identified.get(outbox);
-      if (who?.channels?.delete(channel)) bump(topic, who.json, -1);
     },
     localChannels(prefix) {
       const found: [string, number][] = [];
