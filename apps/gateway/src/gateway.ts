@@ -15,6 +15,7 @@ import { createLifecycle, type Listener } from "./lifecycle.js";
 import type { Metrics } from "./metrics.js";
 import { createPresenceReader } from "./presence-reader.js";
 import { createPublisher } from "./publisher.js";
+import { RatePolicy } from "./rate-limits.js";
 import { createRecovery } from "./recovery.js";
 import { createSocketHandlers, type SocketData } from "./socket-handlers.js";
 import type { StaticFile } from "./static-files.js";
@@ -154,6 +155,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
   });
   const decodeOptions = { maxDepth: config.maxDepth };
   const { limits } = config;
+  const rates = new RatePolicy(limits);
   const apiHubs = new Map<string, ApiHub>();
   config.hubs.forEach((hubConfig, i) => {
     const hub = hubs[i] as Hub;
@@ -166,7 +168,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     apiHubs.set(hub.path, { publisher, audience: view });
     app.ws<SocketData>(
       hub.path,
-      hubBehavior({ hub, publisher, subscriber, history, presence, audience: view, decodeOptions, tokens, limits }),
+      hubBehavior({ hub, publisher, subscriber, history, presence, audience: view, decodeOptions, tokens, limits, rates }),
     );
   });
 

@@ -1,4 +1,4 @@
-import { ExcessMeter, TokenBucket } from "./token-bucket.js";
+import { drained, type ExcessMeter, refilled } from "./token-bucket.js";
 
 /** The per-connection limits a session enforces (see config-schema.ts). */
 export interface SessionLimits {
@@ -13,23 +13,77 @@ const burstSeconds = 2;
 /** Refusals past this many seconds' worth of the command rate close the connection (4029). */
 const excessSeconds = 5;
 
+/** The rates of one hub's connections, worked out once per hub. */
+export class RatePolicy {
+  readonly commandsPerMs: number;
+  readonly commandsBurst: number;
+  readonly publishesPerMs: number;
+  readonly publishesBurst: number;
+  /** How fast the excess of refused commands drains, and past which level the connection is closed. */
+  readonly excessDrainPerMs: number;
+  readonly excessThreshold: number;
+
+  constructor(limits: SessionLimits) {
+    this.commandsPerMs = limits.commandsPerSecond / 1000;
+    this.commandsBurst = limits.commandsPerSecond * burstSeconds;
+    this.publishesPerMs = limits.publishesPerSecond / 1000;
+    this.publishesBurst = limits.publishesPerSecond * burstSeconds;
+    this.excessDrainPerMs = limits.commandsPerSecond / 2 / 1000;
+    this.excessThreshold = limits.commandsPerSecond * excessSeconds;
+  }
+}
+
 /**
- * One connection's rates: a bucket for every frame, one for publishes, and how far past them
- * it has gone (see {@link ExcessMeter}).
+ * One connection's rates: a token bucket for every frame, one for publishes, and how far past
+ * them it has gone (an {@link ExcessMeter}'s level). One object with one clock for the three
+ * (every connection holds one, so it is kept small): each is brought up to date at every use,
+ * which gives what three separate meters would.
  */
 export class ConnectionRates {
-  readonly commands: TokenBucket;
-  readonly publishes: TokenBucket;
-  private readonly excess: ExcessMeter;
+  private lastMs: number;
+  private commands: number;
+  private publishes: number;
+  private excess = 0;
 
-  constructor(limits: SessionLimits, nowMs: number) {
-    this.commands = new TokenBucket(limits.commandsPerSecond, limits.commandsPerSecond * burstSeconds, nowMs);
-    this.publishes = new TokenBucket(limits.publishesPerSecond, limits.publishesPerSecond * burstSeconds, nowMs);
-    this.excess = new ExcessMeter(limits.commandsPerSecond / 2, limits.commandsPerSecond * excessSeconds, nowMs);
+  constructor(
+    private readonly policy: RatePolicy,
+    nowMs: number,
+  ) {
+    this.lastMs = nowMs;
+    this.commands = policy.commandsBurst;
+    this.publishes = policy.publishesBurst;
+  }
+
+  /** Takes a token for a frame; false (nothing taken) when the client is over its command rate. */
+  takeCommand(nowMs: number): boolean {
+    this.advance(nowMs);
+    if (this.commands < 1) return false;
+    this.commands -= 1;
+    return true;
+  }
+
+  /** Takes a token for a publish; false (nothing taken) when the client is over its publish rate. */
+  takePublish(nowMs: number): boolean {
+    this.advance(nowMs);
+    if (this.publishes < 1) return false;
+    this.publishes -= 1;
+    return true;
   }
 
   /** Counts a refused command; true when the client has gone far enough past its limits to be closed. */
   refused(nowMs: number): boolean {
-    return this.excess.add(nowMs);
+    this.advance(nowMs);
+    this.excess += 1;
+    return this.excess > this.policy.excessThreshold;
+  }
+
+  private advance(nowMs: number): void {
+    const elapsed = nowMs - this.lastMs;
+    if (elapsed <= 0) return;
+    this.lastMs = nowMs;
+    const { policy } = this;
+    this.commands = refilled(this.commands, elapsed, policy.commandsPerMs, policy.commandsBurst);
+    this.publishes = refilled(this.publishes, elapsed, policy.publishesPerMs, policy.publishesBurst);
+    this.excess = drained(this.excess, elapsed, policy.excessDrainPerMs);
   }
 }

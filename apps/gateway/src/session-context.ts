@@ -4,7 +4,7 @@ import type { HistoryReader } from "./history-reader.js";
 import type { Hub } from "./hub.js";
 import type { PresenceReader } from "./presence-reader.js";
 import type { Publisher } from "./publisher.js";
-import type { SessionLimits } from "./rate-limits.js";
+import type { RatePolicy, SessionLimits } from "./rate-limits.js";
 import type { Subscriber } from "./subscriber.js";
 import type { TokenVerifier } from "./token-verifier.js";
 
@@ -20,6 +20,8 @@ export interface SessionContext {
   readonly tokens?: TokenVerifier | undefined;
   /** Per-connection abuse limits; undefined: none. */
   readonly limits?: SessionLimits | undefined;
+  /** The rates of {@link limits}, worked out once for the hub; undefined: none. */
+  readonly rates?: RatePolicy | undefined;
   /** Reads a channel's users for the `presence` command; undefined: every channel has none. */
   readonly presence?: PresenceReader | undefined;
   /** Learns which connections are whose (presence, disconnecting a user); undefined: nobody listens. */

@@ -52,8 +52,8 @@ export class Session implements AuthHost {
     readonly outbox: Outbox,
   ) {
     this.auth = new SessionAuth(context, this);
-    const { limits } = context;
-    this.rates = limits === undefined ? undefined : new ConnectionRates(limits, performance.now());
+    const { rates } = context;
+    this.rates = rates === undefined ? undefined : new ConnectionRates(rates, performance.now());
   }
 
   /** Handles one client frame. */
@@ -63,7 +63,7 @@ export class Session implements AuthHost {
     // The read-write secret is the application's own backend: no per-connection limits.
     const rates = this.auth.grant.trusted ? undefined : this.rates;
     const now = rates === undefined ? 0 : performance.now();
-    if (rates !== undefined && !rates.commands.take(now)) return this.refuse(RateLimitLabel.Commands, now);
+    if (rates !== undefined && !rates.takeCommand(now)) return this.refuse(RateLimitLabel.Commands, now);
     const command = decode(frame, this.context.decodeOptions);
     if (command.type === "error") {
       counters.frame("invalid");
@@ -72,7 +72,7 @@ export class Session implements AuthHost {
       return;
     }
     counters.frame(command.type);
-    if (rates !== undefined && command.type === "publish" && !rates.publishes.take(now)) {
+    if (rates !== undefined && command.type === "publish" && !rates.takePublish(now)) {
       return this.refuse(RateLimitLabel.Publishes, now);
     }
     if (this.held !== undefined) this.held.push(command);
@@ -180,10 +180,12 @@ export class Session implements AuthHost {
     if (channel === undefined) return;
     const { publisher } = this.context;
     const { event, dataJson } = command;
+    // No closure unless a subscribe is in flight: this runs for every publish.
+    const pending = this.channels?.pending;
     const result: ReplyResult =
-      this.channels === undefined
+      pending === undefined
         ? publisher.publish(channel, event, dataJson)
-        : this.channels.after(() => publisher.publish(channel, event, dataJson));
+        : pending.then(() => publisher.publish(channel, event, dataJson));
     // Synchronous results (in-process bus, known channel) go out in the same write as the delivery.
     if (result instanceof Promise) this.outbox.pushLater(result);
     else this.outbox.push(result);

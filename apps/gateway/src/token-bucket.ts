@@ -30,9 +30,18 @@ export class TokenBucket {
     const elapsed = nowMs - this.lastMs;
     if (elapsed <= 0) return;
     this.lastMs = nowMs;
-    const tokens = this.tokens + elapsed * this.perMs;
-    this.tokens = Math.min(tokens, this.burst);
+    this.tokens = refilled(this.tokens, elapsed, this.perMs, this.burst);
   }
+}
+
+/** A bucket's tokens `elapsedMs` later at `perMs`, never past `burst`. */
+export function refilled(tokens: number, elapsedMs: number, perMs: number, burst: number): number {
+  return Math.min(tokens + elapsedMs * perMs, burst);
+}
+
+/** A meter's level `elapsedMs` later, draining at `perMs`, never below 0. */
+export function drained(level: number, elapsedMs: number, perMs: number): number {
+  return Math.max(level - elapsedMs * perMs, 0);
 }
 
 /**
@@ -61,8 +70,7 @@ export class ExcessMeter {
     const elapsed = nowMs - this.lastMs;
     if (elapsed > 0) {
       this.lastMs = nowMs;
-      const level = this.level - elapsed * this.perMs;
-      this.level = Math.max(level, 0);
+      this.level = drained(this.level, elapsed, this.perMs);
     }
     this.level += 1;
     return this.level > this.threshold;

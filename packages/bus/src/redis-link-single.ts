@@ -1,3 +1,4 @@
+import type { Socket } from "node:net";
 import { Redis } from "ioredis";
 import { withDeadline } from "./redis-deadline.js";
 import {
@@ -57,7 +58,24 @@ export function createSingleLink(target: SingleTarget, options: LinkOptions): Re
     retryStrategy: reconnectDelay,
   } satisfies ConnectionOptions;
 
-  const cmd = new Redis({ ...common, enableAutoPipelining: true, connectionName: connectionName("pub", node) });
+  const cmd = new Redis({ ...common, connectionName: connectionName("pub", node) });
+  // The publishes of one event-loop iteration leave in one write, and Redis reads them in one
+  // go: the socket is corked at the first and uncorked in the check phase (setImmediate),
+  // after every socket read of the iteration ran. That is the batching ioredis's
+  // auto-pipelining gives, without its Pipeline machinery per batch and promise per command.
+  let corked: Socket | undefined;
+  const uncork = (): void => {
+    corked?.uncork();
+    corked = undefined;
+  };
+  const publish = (channel: string, payload: Buffer): Promise<number> => {
+    if (corked === undefined && cmd.stream !== undefined) {
+      corked = cmd.stream;
+      corked.cork();
+      setImmediate(uncork);
+    }
+    return cmd.publish(channel, payload);
+  };
   const cmdUp = new UpState((up) => events.commandsChanged(up));
   cmd.on("ready", () => cmdUp.set(true));
   cmd.on("close", () => cmdUp.set(false));
@@ -91,7 +109,7 @@ export function createSingleLink(target: SingleTarget, options: LinkOptions): Re
     shardOf: () => shard,
     generation: (s) => (s === shard ? sub.generation : undefined),
     subscriberRunId: (s, gen) => (s === shard ? sub.runId(gen) : undefined),
-    publish: (channel, payload) => withDeadline(cmd.publish(channel, payload), timeoutMs, "PUBLISH"),
+    publish: (channel, payload) => withDeadline(publish(channel, payload), timeoutMs, "PUBLISH"),
     subscribe: async (s, gen, channels) => ours(s).subscribe(gen, channels),
     unsubscribe: (s, gen, channel) => (s === shard ? sub.unsubscribe(gen, channel) : Promise.resolve()),
     ping: async (s, gen) => ours(s).ping(gen),
