@@ -54,15 +54,22 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("ROCKET_") && !k.startsWith("UWS_")) env[k] = v;
   Object.assign(env, { ROCKET_SECRET: "test-secret" }, options.env);
   const proc = startProcess(process.execPath, [rocketBin, ...args], { env });
-  const line = await proc.waitForLine(/"msg":"listening"/, 15_000);
-  const info = JSON.parse(line) as { port: number; metricsPort?: number };
-  if (options.redisUrl && options.waitReady !== false) {
-    await until(
-      async () => (await fetch(`http://127.0.0.1:${info.port}/readyz`).then(readStatus, () => 0)) === 200,
-      15_000,
-      `gateway on port ${info.port} ready`,
-      50,
-    );
+  let info: { port: number; metricsPort?: number };
+  try {
+    info = JSON.parse(await proc.waitForLine(/"msg":"listening"/, 15_000)) as typeof info;
+    const { port } = info;
+    if (options.redisUrl && options.waitReady !== false) {
+      await until(
+        async () => (await fetch(`http://127.0.0.1:${port}/readyz`).then(readStatus, () => 0)) === 200,
+        15_000,
+        `gateway on port ${port} ready`,
+        50,
+      );
+    }
+  } catch (err) {
+    // Not handed to the test, so nobody else would stop it.
+    await proc.stop();
+    throw err;
   }
   return {
     proc,
