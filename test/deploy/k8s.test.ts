@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { parseRedisUrl } from "@rocket/bus";
 import { beforeAll, describe, expect, it } from "vitest";
+import { markdownTable } from "../harness/markdown.js";
 import { alertsYml, dashboardsDir, readYaml, repoPath } from "./files.js";
 import { hasModel, schemaErrors, unknownFields } from "./k8s-schema.js";
 import {
@@ -34,22 +35,10 @@ function gatewayEnvVars(): Set<string> {
     readme.indexOf("\n## Configuration"),
     readme.indexOf("\n## ", readme.indexOf("\n## Configuration") + 1),
   );
-  // The first table of the section: from its header to the first line that is not a row.
-  const lines = section.split("\n");
-  const start = lines.findIndex((line) => line.startsWith("|"));
-  const end = lines.findIndex((line, i) => i > start && !line.startsWith("|"));
-  const rows = lines.slice(start, end < 0 ? undefined : end);
-  const cells = (row: string) =>
-    row
-      .split("|")
-      .slice(1, -1)
-      .map((cell) => cell.trim());
-  const header = rows[0] ? cells(rows[0]) : [];
-  const column = header.indexOf("environment");
-  if (column < 0) throw new Error("README's configuration table has no environment column");
-  const names = rows
-    .slice(2)
-    .flatMap((row) => [...(cells(row)[column] ?? "").matchAll(/`(ROCKET_[A-Z0-9_]+)`/g)].map((m) => m[1] ?? ""));
+  // The third column of the configuration table is the environment one.
+  const names = markdownTable(section, /^\| file key \| flag \| environment \|/).flatMap((row) =>
+    [...(row[2] ?? "").matchAll(/`(ROCKET_[A-Z0-9_]+)`/g)].map((m) => m[1] ?? ""),
+  );
   return new Set(names);
 }
 

@@ -1,26 +1,9 @@
 import { existsSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { markdownTable } from "../harness/markdown.js";
 
 const root = new URL("../../", import.meta.url);
 const operations = readFileSync(new URL("docs/operations.md", root), "utf8");
-
-/** The rows of the first Markdown table headed `header` in `text`, as trimmed cells. */
-function table(text: string, header: string): string[][] {
-  const lines = text.split("\n");
-  const start = lines.indexOf(header);
-  if (start < 0) throw new Error(`no table headed ${header}`);
-  const rows: string[][] = [];
-  for (const line of lines.slice(start + 2)) {
-    if (!line.startsWith("|")) break;
-    rows.push(
-      line
-        .slice(1, -1)
-        .split(" | ")
-        .map((cell) => cell.trim()),
-    );
-  }
-  return rows;
-}
 
 /**
  * The titles of the tests a file defines: the string given to `it(…)` or `test(…)`, or to
@@ -36,7 +19,7 @@ function testTitles(source: string): string[] {
 const unquote = (cell: string) => cell.replace(/^`|`$/g, "").replace(/^"|"$/g, "");
 
 describe("docs/operations.md, Promises and their tests", () => {
-  const rows = table(operations, "| Promise | Where | Test file | Test |");
+  const rows = markdownTable(operations, "| Promise | Where | Test file | Test |", " | ");
 
   it("maps promises to tests, a line each", () => {
     expect(rows.length).toBeGreaterThan(100);
@@ -62,9 +45,10 @@ describe("docs/operations.md, Promises and their tests", () => {
 
 describe("docs/operations.md, Faults and what clients see", () => {
   it("names only test files that exist", () => {
-    const rows = table(
+    const rows = markdownTable(
       operations,
       "| Fault | While it lasts | After, channel without history | After, channel with history | Tests |",
+      " | ",
     );
     expect(rows.length).toBeGreaterThan(10);
     const files = rows.flatMap((row) => [...(row[4] ?? "").matchAll(/`([^`]+)`/g)].map((m) => m[1] ?? ""));

@@ -5,27 +5,10 @@ import { describe, expect, it } from "vitest";
 import { environmentHelp } from "../../apps/gateway/src/cli.js";
 import { extraEnv, keyDocs } from "../../apps/gateway/src/config-schema.js";
 import { rocketBin } from "../harness/index.js";
+import { markdownTable } from "../harness/markdown.js";
 
 const doc = readFileSync(new URL("../../docs/protocol.md", import.meta.url), "utf8");
 const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
-
-/** The cells of the first Markdown table after `header` in `text`, row by row, trimmed. */
-function table(text: string, header: RegExp): string[][] {
-  const lines = text.split("\n");
-  const start = lines.findIndex((l) => header.test(l));
-  if (start < 0) throw new Error(`no table headed ${header}`);
-  const rows: string[][] = [];
-  for (const line of lines.slice(start + 2)) {
-    if (!line.startsWith("|")) break;
-    rows.push(
-      line
-        .slice(1, -1)
-        .split("|")
-        .map((c) => c.trim()),
-    );
-  }
-  return rows;
-}
 
 describe("docs/protocol.md", () => {
   it("documents every error code", () => {
@@ -49,7 +32,7 @@ describe("README.md", () => {
       ]),
       ...extraEnv.map((e) => ["", "", `\`${e.env}\``, e.default, e.help]),
     ];
-    expect(table(readme, /^\| file key \| flag \| environment \| default \| meaning \|$/)).toEqual(expected);
+    expect(markdownTable(readme, /^\| file key \| flag \| environment \| default \| meaning \|$/)).toEqual(expected);
   });
 
   it("shows every flag in the synopsis of `rocket`", () => {

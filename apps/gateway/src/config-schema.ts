@@ -19,19 +19,27 @@ export const minTokenSecretLength = 32;
 /** Loopback hosts, where a JWKS may be fetched over plain http (development). */
 const loopbackHosts = /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])$/;
 
+/** A URL string that `problem` accepts (it returns why not, or undefined). */
+function urlString(problem: (url: URL) => string | undefined) {
+  return z.string().superRefine((text, ctx) => {
+    let url: URL;
+    try {
+      url = new URL(text);
+    } catch {
+      ctx.addIssue({ code: "custom", message: "not a URL" });
+      return;
+    }
+    const message = problem(url);
+    if (message !== undefined) ctx.addIssue({ code: "custom", message });
+  });
+}
+
 /** A JWKS URL: https, or http to a loopback address. */
-export const jwksUrl = z.string().superRefine((text, ctx) => {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    ctx.addIssue({ code: "custom", message: "not a URL" });
-    return;
-  }
-  if (url.protocol === "https:") return;
-  if (url.protocol === "http:" && loopbackHosts.test(url.hostname)) return;
-  ctx.addIssue({ code: "custom", message: "must be https:// (http:// only to a loopback address, for development)" });
-});
+export const jwksUrl = urlString((url) =>
+  url.protocol === "https:" || (url.protocol === "http:" && loopbackHosts.test(url.hostname))
+    ? undefined
+    : "must be https:// (http:// only to a loopback address, for development)",
+);
 
 /**
  * How a hub verifies tokens: exactly one key source (an HMAC secret, a public key file, or a
@@ -102,17 +110,9 @@ const channelRuleSchema = z
 export const minKeyLength = 16;
 
 /** An http(s) URL. */
-const httpUrl = z.string().superRefine((text, ctx) => {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    ctx.addIssue({ code: "custom", message: "not a URL" });
-    return;
-  }
-  if (url.protocol !== "https:" && url.protocol !== "http:")
-    ctx.addIssue({ code: "custom", message: "must be http:// or https://" });
-});
+const httpUrl = urlString((url) =>
+  url.protocol === "https:" || url.protocol === "http:" ? undefined : "must be http:// or https://",
+);
 
 /** Where the cluster's webhooks go. */
 const webhooksSchema = z.strictObject({

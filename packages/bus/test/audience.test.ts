@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type RedisClusterProc, type RedisProc, startRedis, startRedisCluster } from "../../../test/harness/index.js";
+import { type RedisClusterProc, type RedisProc, startRedis, startRedisCluster, until } from "../../../test/harness/index.js";
 import {
   audienceEventNames,
   createMemoryAudience,
@@ -82,11 +82,7 @@ describe("Redis audience", () => {
         const now = await members();
         return now.length === 1 && now[0] !== first;
       };
-      const deadline = Date.now() + 5000;
-      while (!(await replaced())) {
-        if (Date.now() > deadline) throw new Error("member not replaced");
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      await until(replaced, 5000, "member replaced", 50);
       expect(await a.audience.users("t")).toEqual([{ user: '"alice"', connections: 1 }]);
       expect(heard).toEqual(['join:"alice"']);
       expect(await redis.cli("EXISTS", `rocket:${scope}:presence:topics:${first}`)).toBe("0");

@@ -1,7 +1,7 @@
 import { ErrorCode } from "./codes.js";
 import type { Decoded, DecodeError, Since } from "./commands.js";
 import { parseAccess } from "./credentials.js";
-import { JsonByte } from "./json-bytes.js";
+import { JsonByte, jsonStringEnd } from "./json-bytes.js";
 
 /** Limits applied while decoding. */
 export interface DecodeOptions {
@@ -126,7 +126,6 @@ function isObject(value: unknown): value is Record<string, unknown> {
 // Plain constants in the scan loop, not property reads.
 const {
   Quote: QUOTE,
-  Backslash: BACKSLASH,
   OpenBrace: OPEN_BRACE,
   CloseBrace: CLOSE_BRACE,
   OpenBracket: OPEN_BRACKET,
@@ -134,19 +133,6 @@ const {
   Colon: COLON,
   Comma: COMMA,
 } = JsonByte;
-
-/** Index of the closing quote of the string opening at `start` (native search, not a char loop). */
-function skipString(text: string, start: number): number {
-  let at = start;
-  for (;;) {
-    at = text.indexOf('"', at + 1);
-    if (at < 0) return text.length;
-    // Escaped when preceded by an odd number of backslashes.
-    let slashes = 0;
-    while (text.charCodeAt(at - 1 - slashes) === BACKSLASH) slashes++;
-    if ((slashes & 1) === 0) return at;
-  }
-}
 
 /** Where the value of the last `data` key at depth 2 lies (`dataEnd` 0: none). */
 interface FrameScan {
@@ -170,7 +156,7 @@ function scanFrame(text: string, max: number): FrameScan | undefined {
   for (let i = 0; i < n; i++) {
     const c = text.charCodeAt(i);
     if (c === QUOTE) {
-      const end = skipString(text, i);
+      const end = jsonStringEnd(text, i);
       if (depth === 2 && expectKey) {
         const raw = text.slice(i + 1, end);
         keyIsData = raw === "data" || (raw.includes("\\") && safeUnescape(raw) === "data");

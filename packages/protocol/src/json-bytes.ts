@@ -12,3 +12,22 @@ export const JsonByte = {
   Colon: 0x3a,
   Comma: 0x2c,
 } as const;
+
+// A plain constant in the scan loop, not a property read.
+const BACKSLASH = JsonByte.Backslash;
+
+/**
+ * Index of the closing quote of the JSON string opening at `start`, or the text's length
+ * when it never closes (native search, not a char loop).
+ */
+export function jsonStringEnd(text: string, start: number): number {
+  let at = start;
+  for (;;) {
+    at = text.indexOf('"', at + 1);
+    if (at < 0) return text.length;
+    // Escaped when preceded by an odd number of backslashes.
+    let slashes = 0;
+    while (text.charCodeAt(at - 1 - slashes) === BACKSLASH) slashes++;
+    if ((slashes & 1) === 0) return at;
+  }
+}

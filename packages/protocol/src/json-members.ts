@@ -1,3 +1,5 @@
+import { jsonStringEnd } from "./json-bytes.js";
+
 /** Where a member's value lies in a JSON text: its path from the root and its text, exactly as written. */
 export interface RawMember {
   readonly path: readonly (string | number)[];
@@ -59,7 +61,7 @@ export function rawMembers(text: string, name: string, maxDepth: number): RawMem
       continue;
     }
     if (c === '"') {
-      const end = stringEnd(text, i);
+      const end = jsonStringEnd(text, i);
       if (top?.object && top.expectKey) {
         top.key = JSON.parse(text.slice(i, end + 1)) as string;
         top.expectKey = false;
@@ -83,16 +85,4 @@ export function rawMembers(text: string, name: string, maxDepth: number): RawMem
     i = end;
   }
   return found;
-}
-
-/** Index of the closing quote of the string opening at `start`. */
-function stringEnd(text: string, start: number): number {
-  let at = start;
-  for (;;) {
-    at = text.indexOf('"', at + 1);
-    if (at < 0) return text.length;
-    let slashes = 0;
-    while (text.charCodeAt(at - 1 - slashes) === 0x5c) slashes++;
-    if ((slashes & 1) === 0) return at;
-  }
 }
