@@ -43,9 +43,16 @@ export async function channelPerShard(
   return { channels: [...byMaster.values()], owners: [...byMaster.keys()] };
 }
 
-import { readyz, waitReady } from "../harness/index.js";
+/** The /readyz status code. */
+export async function readyz(gw: GatewayProc): Promise<number> {
+  const res = await fetch(gw.http("/readyz"));
+  await res.text();
+  return res.status;
+}
 
-export { readyz, waitReady };
+export function waitReady(gw: GatewayProc, timeoutMs = 10_000): Promise<void> {
+  return until(async () => (await readyz(gw)) === 200, timeoutMs, `${gw.url()} ready`, 50);
+}
 
 /**
  * Starts `count` gateways on one Redis and resolves once each is ready and knows all the

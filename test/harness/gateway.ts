@@ -54,33 +54,35 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("ROCKET_") && !k.startsWith("UWS_")) env[k] = v;
   Object.assign(env, { ROCKET_SECRET: "test-secret" }, options.env);
   const proc = startProcess(process.execPath, [rocketBin, ...args], { env });
+  let info: { port: number; metricsPort?: number };
   try {
-    const info = JSON.parse(await proc.waitForLine(/"msg":"listening"/, 15_000)) as { port: number; metricsPort?: number };
-    const gw: GatewayProc = {
-      proc,
-      port: info.port,
-      metricsPort: info.metricsPort,
-      url: (path = "/") => `ws://127.0.0.1:${info.port}${path}`,
-      http: (path) => `http://127.0.0.1:${info.port}${path}`,
-      stop: (graceMs) => proc.stop(graceMs),
-    };
-    if (options.redisUrl && options.waitReady !== false) await waitReady(gw, 15_000);
-    return gw;
+    info = JSON.parse(await proc.waitForLine(/"msg":"listening"/, 15_000)) as typeof info;
+    const { port } = info;
+    if (options.redisUrl && options.waitReady !== false) {
+      await until(
+        async () => (await fetch(`http://127.0.0.1:${port}/readyz`).then(readStatus, () => 0)) === 200,
+        15_000,
+        `gateway on port ${port} ready`,
+        50,
+      );
+    }
   } catch (err) {
     // Not handed to the test, so nobody else would stop it.
     await proc.stop();
     throw err;
   }
+  return {
+    proc,
+    port: info.port,
+    metricsPort: info.metricsPort,
+    url: (path = "/") => `ws://127.0.0.1:${info.port}${path}`,
+    http: (path) => `http://127.0.0.1:${info.port}${path}`,
+    stop: (graceMs) => proc.stop(graceMs),
+  };
 }
 
-/** The /readyz status code. */
-export async function readyz(gw: GatewayProc): Promise<number> {
-  const res = await fetch(gw.http("/readyz"));
+/** The status of a response, once its body is read (so the connection can be reused). */
+async function readStatus(res: Response): Promise<number> {
   await res.text();
   return res.status;
-}
-
-/** Resolves once /readyz answers 200 (a gateway still starting may refuse the connection). */
-export function waitReady(gw: GatewayProc, timeoutMs = 10_000): Promise<void> {
-  return until(async () => (await readyz(gw).catch(() => 0)) === 200, timeoutMs, `${gw.url()} ready`, 50);
 }

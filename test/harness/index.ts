@@ -1,5 +1,5 @@
 export { type Delivery, type Reply, TestClient } from "./client.js";
-export { type GatewayOptions, type GatewayProc, readyz, rocketBin, startGateway, waitReady } from "./gateway.js";
+export { type GatewayOptions, type GatewayProc, rocketBin, startGateway } from "./gateway.js";
 export { freePort, until } from "./ports.js";
 export { type Proc, Resources, startProcess } from "./process.js";
 export { findProgram, MissingProgramError, requireProgram } from "./programs.js";
