@@ -1,4 +1,4 @@
-import { createPublicKey, createSecretKey, type KeyObject } from "node:crypto";
+import { createPublicKey, type KeyObject, webcrypto } from "node:crypto";
 import { type Capabilities, ErrorCode, parseCapabilities } from "@rocket/protocol";
 import { createRemoteJWKSet, errors, type JWTVerifyGetKey, jwtVerify } from "jose";
 import type { TokenConfig } from "./config.js";
@@ -45,15 +45,16 @@ const asymmetric = ["RS256", "ES256", "EdDSA"];
  * Token verification with `jose`. The algorithms a hub accepts follow its key and nothing
  * else: HS256/384/512 for a secret, the one its type implies for a public key, RS256, ES256
  * and EdDSA for a JWKS (each key by its type). So a token can never choose a weaker
- * algorithm, nor pass an RSA public key off as an HMAC secret. Keys are KeyObjects made
- * once (jose caches their CryptoKey per algorithm).
+ * algorithm, nor pass an RSA public key off as an HMAC secret. Keys are made once: a public
+ * key as a KeyObject (jose caches its CryptoKey per algorithm), a secret as one CryptoKey per
+ * HMAC algorithm.
  */
 export function createTokenVerifier(config: TokenConfig, options: TokenVerifierOptions = {}): TokenVerifier {
   let key: KeyObject | JWTVerifyGetKey;
   let algorithms: string[];
   switch (config.key.kind) {
     case "secret":
-      key = createSecretKey(Buffer.from(config.key.secret, "utf8"));
+      key = hmacKeys(Buffer.from(config.key.secret, "utf8"));
       algorithms = hmac;
       break;
     case "public-key":
@@ -77,6 +78,7 @@ export function createTokenVerifier(config: TokenConfig, options: TokenVerifierO
     ...(config.audience === undefined ? {} : { audience: config.audience }),
   };
   const leewayMs = config.leewaySeconds * 1000;
+  const remote = config.key.kind === "jwks";
 
   return {
     async verify(token) {
@@ -87,7 +89,7 @@ export function createTokenVerifier(config: TokenConfig, options: TokenVerifierO
           typeof key === "function" ? await jwtVerify(token, key, verifyOptions) : await jwtVerify(token, key, verifyOptions);
         payload = verified.payload;
       } catch (err) {
-        return refused(err, typeof key === "function");
+        return refused(err, remote);
       }
       const { sub, exp } = payload;
       if (sub !== undefined && typeof sub !== "string") return invalid("sub is not a string");
@@ -96,6 +98,24 @@ export function createTokenVerifier(config: TokenConfig, options: TokenVerifierO
       if (!cap.ok) return invalid(cap.reason);
       return { ok: true, sub, cap: cap.cap, expiresAtMs: exp * 1000 + leewayMs };
     },
+  };
+}
+
+/**
+ * The hub's secret as one WebCrypto key per HMAC algorithm, imported at its first use. Given
+ * the secret's bytes or a KeyObject, jose imports it again at every verification, which was
+ * most of the CPU of opening a token session. jose checks `alg` against the hub's algorithms
+ * before it asks for the key, so at most three keys are ever made.
+ */
+function hmacKeys(secret: Uint8Array): JWTVerifyGetKey {
+  const keys = new Map<string, Promise<webcrypto.CryptoKey>>();
+  return ({ alg }) => {
+    let key = keys.get(alg);
+    if (key === undefined) {
+      key = webcrypto.subtle.importKey("raw", secret, { name: "HMAC", hash: `SHA-${alg.slice(2)}` }, false, ["verify"]);
+      keys.set(alg, key);
+    }
+    return key;
   };
 }
 
