@@ -194,7 +194,12 @@ export function parseCli(argv: readonly string[], version: string, env: NodeJS.P
     .option("--source-addresses <list>", "client source addresses: a,b,c or 127.0.0.2-127.0.0.9 or auto", "auto")
     .option("--connect-concurrency <n>", "connections each worker opens at a time", positiveInt, 64)
     .option("--window <n>", "messages a publisher may run ahead of the slowest subscriber", positiveInt)
-    .option("--settle <s>", "pause before reading idle memory (connections)", positiveNumber, 2)
+    .option(
+      "--settle <s>",
+      "pause before reading idle memory (connections); 60 lets V8 give back what the opening burst grew",
+      positiveNumber,
+      2,
+    )
     .option("--drain-timeout <ms>", "how long to wait for the last deliveries of a phase", positiveInt, 5000)
     .option("--json <file>", "also write the results as JSON")
     .option("--rocket-bin <path>", "gateway CLI for --compare", defaultRocketBin)
