@@ -42,7 +42,7 @@ export function createPublisher(hub: Hub, bus: Bus, registry: ChannelRegistry): 
     channel: string,
     event: string,
     dataJson: string,
-  ): StreamPosition | Promise<StreamPosition | void> | undefined => {
+  ): StreamPosition | Promise<StreamPosition> | Promise<void> | undefined => {
     const topic = hub.topic(channel);
     const history = hub.history(channel);
     // Built once here; every node forwards these bytes untouched. On a channel with
