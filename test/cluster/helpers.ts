@@ -68,7 +68,6 @@ export async function startNodes(
   const nodes = await Promise.all(
     Array.from({ length: count }, async () => resources.add(await startGateway({ redisUrl, env }), (g) => g.stop())),
   );
-  await Promise.all(nodes.map((gw) => waitReady(gw)));
   await Promise.all(
     nodes.map((gw) =>
       until(() => gw.proc.lines.filter((l) => l.includes('"msg":"peer node joined"')).length >= count - 1, 10_000, "peers known"),

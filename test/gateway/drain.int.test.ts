@@ -1,5 +1,4 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { waitReady } from "../cluster/helpers.js";
 import { Resources, startGateway, startRedis, TestClient } from "../harness/index.js";
 import { must } from "../harness/must.js";
 import { RawHttp } from "./raw-http.js";
@@ -70,8 +69,8 @@ describe("drain", () => {
       }),
       (g) => g.stop(),
     );
-    // Connected to Redis first: a connection still being made would give up at once on close.
-    await waitReady(gw);
+    // startGateway resolved once it was connected to Redis: a connection still being made
+    // would give up at once on close.
     const client = resources.add(await TestClient.connect(gw.url()), (c) => c.close());
     redis.pause();
     const signalAt = performance.now();

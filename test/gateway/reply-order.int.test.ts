@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { waitReady } from "../cluster/helpers.js";
 import { type GatewayProc, Resources, startGateway, startRedis } from "../harness/index.js";
 import { Opcode, RawWebSocket } from "../harness/raw-websocket.js";
 
@@ -14,7 +13,6 @@ describe.each([
   beforeAll(async () => {
     const redis = withRedis ? resources.add(await startRedis(), (r) => r.stop()) : undefined;
     gw = resources.add(await startGateway(redis ? { redisUrl: redis.url } : {}), (g) => g.stop());
-    await waitReady(gw);
   });
   afterAll(() => resources.close());
 

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { waitReady } from "../cluster/helpers.js";
 import { type GatewayProc, type RedisProc, Resources, startGateway, startRedis, TestClient } from "../harness/index.js";
 
 const ok = { ok: true };
@@ -15,7 +14,6 @@ describe.each([
   beforeAll(async () => {
     redis = withRedis ? resources.add(await startRedis(), (r) => r.stop()) : undefined;
     gw = resources.add(await startGateway(redis ? { redisUrl: redis.url } : {}), (g) => g.stop());
-    await waitReady(gw);
     pub = resources.add(await TestClient.connect(gw.url()), (c) => c.close());
     expect(await pub.auth("read-write", "test-secret")).toEqual(ok);
   });

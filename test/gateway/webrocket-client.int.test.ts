@@ -1,7 +1,6 @@
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { waitReady } from "../cluster/helpers.js";
 import { Resources, startGateway, startRedis } from "../harness/index.js";
 
 /**
@@ -105,7 +104,6 @@ describe("webrocket v0.2's Python client", () => {
     const redis = resources.add(await startRedis(), (r) => r.stop());
     const a = resources.add(await startGateway({ args: [example], redisUrl: redis.url }), (g) => g.stop());
     const b = resources.add(await startGateway({ args: [example], redisUrl: redis.url }), (g) => g.stop());
-    await Promise.all([a, b].map((g) => waitReady(g)));
     const reader = await client(b.url("/echo"));
     reader.send(authReadOnly);
     expect(await reader.recv()).toBe(ok);

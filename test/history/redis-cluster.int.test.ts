@@ -1,6 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { hashSlot } from "../../packages/bus/src/redis-slot.js";
-import { waitReady } from "../cluster/helpers.js";
 import {
   type GatewayProc,
   type RedisClusterProc,
@@ -34,7 +33,6 @@ describe("history on Redis Cluster", () => {
     cluster = shared.add(await startRedisCluster({ masters: 3 }), (c) => c.stop());
     const start = async () => shared.add(await startGateway({ config: historyConfig(), redisUrl: cluster.url }), (g) => g.stop());
     [a, b] = await Promise.all([start(), start()]);
-    await Promise.all([a, b].map((gw) => waitReady(gw)));
     for (let i = 0; channels.length < cluster.masters.length && i < 1000; i++) {
       const owner = await cluster.ownerOf(keysOf(`h:c${i}`).stream);
       if (owners.includes(owner)) continue;

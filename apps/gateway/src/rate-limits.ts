@@ -1,4 +1,4 @@
-import { drained, type ExcessMeter, refilled } from "./token-bucket.js";
+import { drained, refilled } from "./token-bucket.js";
 
 /** The per-connection limits a session enforces (see config-schema.ts). */
 export interface SessionLimits {
@@ -13,7 +13,13 @@ const burstSeconds = 2;
 /** Refusals past this many seconds' worth of the command rate close the connection (4029). */
 const excessSeconds = 5;
 
-/** The rates of one hub's connections, worked out once per hub. */
+/**
+ * The rates of one hub's connections, worked out once per hub. Besides the two buckets, a
+ * connection has an excess level: every refused command adds one, the level drains at half
+ * the command rate, and past 5 s worth of the command rate the connection is taken for
+ * abusive and closed (4029). So a client that keeps sending at twice its limit is closed after
+ * about 10 s, a flood within moments, and one that only grazes the limit never.
+ */
 export class RatePolicy {
   readonly commandsPerMs: number;
   readonly commandsBurst: number;
@@ -35,9 +41,9 @@ export class RatePolicy {
 
 /**
  * One connection's rates: a token bucket for every frame, one for publishes, and how far past
- * them it has gone (an {@link ExcessMeter}'s level). One object with one clock for the three
- * (every connection holds one, so it is kept small): each is brought up to date at every use,
- * which gives what three separate meters would.
+ * them it has gone (the excess level of {@link RatePolicy}). One object with one clock for the
+ * three (every connection holds one, so it is kept small): each is brought up to date at every
+ * use, which gives what three separate meters would.
  */
 export class ConnectionRates {
   private lastMs: number;

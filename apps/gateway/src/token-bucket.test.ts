@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ExcessMeter, TokenBucket } from "./token-bucket.js";
+import { TokenBucket } from "./token-bucket.js";
 
 /** How many of `n` takes, spread evenly over `ms`, the bucket grants. */
 function granted(bucket: TokenBucket, n: number, fromMs: number, ms: number): number {
@@ -36,23 +36,5 @@ describe("TokenBucket", () => {
     expect(bucket.take(0)).toBe(true);
     expect(bucket.take(1999)).toBe(false);
     expect(bucket.take(2000)).toBe(true);
-  });
-});
-
-describe("ExcessMeter", () => {
-  it("trips once more than the threshold is refused faster than it drains", () => {
-    const meter = new ExcessMeter(100, 1000, 0);
-    let tripped = -1;
-    for (let i = 0; i < 2000 && tripped < 0; i++) if (meter.add(i)) tripped = i;
-    // 1 per ms in, 0.1 per ms out: 1000 is passed after about 1111 ms.
-    expect(tripped).toBeGreaterThan(1100);
-    expect(tripped).toBeLessThan(1120);
-  });
-
-  it("never trips when refusals come slower than it drains", () => {
-    const meter = new ExcessMeter(100, 1000, 0);
-    let tripped = false;
-    for (let i = 0; i < 100_000; i++) tripped ||= meter.add(i * 11);
-    expect(tripped).toBe(false);
   });
 });

@@ -1,7 +1,8 @@
 /**
- * A token bucket: `ratePerSecond` on average, bursts of up to `burst`. Hot-path code (one
- * check per client frame): two numbers, no allocation, the clock passed in by the caller
- * (milliseconds, monotonic). A bucket starts full.
+ * A token bucket: `ratePerSecond` on average, bursts of up to `burst` (a node's new
+ * connections per second). Two numbers, no allocation, the clock passed in by the caller
+ * (milliseconds, monotonic). A bucket starts full. A connection's own rates use the same
+ * arithmetic ({@link refilled}, {@link drained}) in one object (rate-limits.ts).
  */
 export class TokenBucket {
   private tokens: number;
@@ -42,37 +43,4 @@ export function refilled(tokens: number, elapsedMs: number, perMs: number, burst
 /** A meter's level `elapsedMs` later, draining at `perMs`, never below 0. */
 export function drained(level: number, elapsedMs: number, perMs: number): number {
   return Math.max(level - elapsedMs * perMs, 0);
-}
-
-/**
- * How far past its rate limits a connection has gone: every refused command adds one, the
- * level drains at `drainPerSecond`. Past `threshold` the connection is taken for abusive
- * and closed (4029). With the drain at half the command rate and the threshold at 5 s of
- * it, a client that keeps sending at twice its limit is closed after about 10 s, a flood
- * within moments, and one that only grazes the limit never.
- */
-export class ExcessMeter {
-  private level = 0;
-  private lastMs: number;
-  private readonly perMs: number;
-
-  constructor(
-    drainPerSecond: number,
-    private readonly threshold: number,
-    nowMs: number,
-  ) {
-    this.perMs = drainPerSecond / 1000;
-    this.lastMs = nowMs;
-  }
-
-  /** Counts one refused command; true when the level has now passed the threshold. */
-  add(nowMs: number): boolean {
-    const elapsed = nowMs - this.lastMs;
-    if (elapsed > 0) {
-      this.lastMs = nowMs;
-      this.level = drained(this.level, elapsed, this.perMs);
-    }
-    this.level += 1;
-    return this.level > this.threshold;
-  }
 }
