@@ -2,6 +2,7 @@ import type { TemplatedApp, WebSocket } from "uWebSockets.js";
 import { type DeliverFn, nowMs } from "@rocket/bus";
 import { CloseCode, LimitLabel } from "@rocket/protocol";
 import type { Hub } from "./hub.js";
+import type { PendingJoins } from "./pending-joins.js";
 import type { Recovery } from "./recovery.js";
 
 /** Clients are also checked for a send queue over MaxBackpressureBytes this often (replies queue too). */
@@ -14,6 +15,8 @@ export interface FanOutDeps {
   readonly connections: ReadonlySet<WebSocket<{ readonly hub: Hub }>>;
   /** Connections catching up on a topic with history get its messages through their outbox. */
   readonly recovery: Pick<Recovery, "deliver">;
+  /** Connections whose join of a topic waits for their subscribe's ok get its messages through their outbox. */
+  readonly joins: Pick<PendingJoins, "size" | "deliver">;
   readonly maxBackpressureBytes: number;
   /** Where the publish-to-delivery latency goes, in seconds. */
   readonly deliverLatency: { observe(seconds: number): void };
@@ -82,7 +85,9 @@ export function createFanOut(deps: FanOutDeps): FanOut {
       hub.counters.bytesSent.inc(receivers * frame.byteLength);
       deliverLatency.observe(Math.max(0, nowMs() - publishedAtMs) / 1000);
     }
-    // After uWS's fan-out: a catch-up that ends here joins the topic for the next message, not this one.
+    // After uWS's fan-out: a catch-up or a waiting join that ends here joins the topic for the
+    // next message, not this one.
+    if (deps.joins.size > 0) deps.joins.deliver(topic, frame);
     if (position !== undefined) deps.recovery.deliver(topic, frame, position);
   };
 

@@ -13,6 +13,7 @@ import { registerHttpRoutes } from "./http-routes.js";
 import { createHub, type Hub } from "./hub.js";
 import { createLifecycle, type Listener } from "./lifecycle.js";
 import type { Metrics } from "./metrics.js";
+import { PendingJoins } from "./pending-joins.js";
 import { createPresenceReader } from "./presence-reader.js";
 import { createPublisher } from "./publisher.js";
 import { RatePolicy } from "./rate-limits.js";
@@ -106,11 +107,13 @@ export function createGateway(deps: GatewayDeps): Gateway {
         });
 
   const recovery = createRecovery(bus);
+  const joins = new PendingJoins();
   const fanOut = createFanOut({
     app,
     hubs,
     connections,
     recovery,
+    joins,
     maxBackpressureBytes: config.maxBackpressureBytes,
     deliverLatency: metrics.busPublishDeliver,
     other: survey?.receive,
@@ -161,7 +164,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     const hub = hubs[i] as Hub;
     const view = hubAudience(hub);
     const publisher = createPublisher(hub, bus, registry);
-    const subscriber = createSubscriber(hub, bus, registry, recovery, view);
+    const subscriber = createSubscriber(hub, bus, registry, recovery, joins, view);
     const history = createHistoryReader(hub, bus);
     const presence = createPresenceReader(view);
     const tokens = hubConfig.tokens ? createTokenVerifier(hubConfig.tokens) : undefined;

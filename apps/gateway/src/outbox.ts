@@ -150,20 +150,20 @@ export class Outbox {
   }
 
   /**
-   * Answers the request holding `ticket` with `reply`, writes every reply that is ready now
-   * (this one too, unless one before it is still being computed), then joins `topic`, in one
-   * synchronous step: uWS writes the topic's deliveries directly, and none may overtake the
-   * ok of the subscribe that enabled them.
+   * Answers the request holding `ticket` with `reply` and writes every reply that is ready
+   * now, synchronously; true when this one is out (none before it is still being computed).
+   * The caller joins the topic the reply enables right after, in the same step, or waits
+   * (pending-joins.ts).
    */
-  fillAndSubscribe(ticket: number, reply: AnyReply, topic: string): void {
-    if (this.mode === "closed" || this.queue === undefined) return;
+  fillNow(ticket: number, reply: AnyReply): boolean {
+    if (this.mode === "closed" || this.queue === undefined) return false;
     this.queue[ticket - this.head] = reply;
     if (this.queue[0] !== undefined) {
       if (this.mode === "in-handler") this.writeReady();
       else this.socket.cork(() => this.writeReady());
       this.endIfDone();
     }
-    this.subscribe(topic);
+    return ticket < this.head;
   }
 
   unsubscribe(topic: string): void {

@@ -5,6 +5,7 @@ import { createHistoryReader } from "./history-reader.js";
 import { createHub } from "./hub.js";
 import { createMetrics } from "./metrics.js";
 import { Outbox, type OutboxSocket } from "./outbox.js";
+import { PendingJoins } from "./pending-joins.js";
 import { createPublisher } from "./publisher.js";
 import { createRecovery } from "./recovery.js";
 import { Session } from "./session.js";
@@ -33,7 +34,12 @@ function setup(bus: Bus = createMemoryBus()) {
     },
   };
   const deliveries: string[] = [];
-  bus.onDeliver((_t, frame) => deliveries.push(Buffer.from(frame).toString()));
+  const joins = new PendingJoins();
+  // As fan-out does: every delivery, also to the sockets whose join waits for their ok.
+  bus.onDeliver((topic, frame) => {
+    deliveries.push(Buffer.from(frame).toString());
+    joins.deliver(topic, frame);
+  });
   const registry = createMemoryRegistry();
   const hub = createHub(
     {
@@ -52,7 +58,7 @@ function setup(bus: Bus = createMemoryBus()) {
     {
       hub,
       publisher: createPublisher(hub, bus, registry),
-      subscriber: createSubscriber(hub, bus, registry, createRecovery(bus)),
+      subscriber: createSubscriber(hub, bus, registry, createRecovery(bus), joins),
       history: createHistoryReader(hub, bus),
       decodeOptions: { maxDepth: 32 },
     },
@@ -117,6 +123,31 @@ describe("Session", () => {
     subscribed.open();
     await s.until(() => s.sent.length === 4);
     expect(s.sent).toEqual(['{"ok":true}', '{"ok":true}', '{"err":"invalid_credentials"}', '{"err":"invalid_data"}']);
+  });
+
+  it("joins a topic only once the subscribe's ok is out, when an earlier reply is still pending", async () => {
+    const acked = gate();
+    const memory = createMemoryBus();
+    const slow: Bus = { ...memory, publish: (t, f) => acked.opened.then(() => memory.publish(t, f)) };
+    const s = setup(slow);
+    s.send({ auth: { access: "read-write", secret: "rw" } });
+    s.send({ subscribe: { channel: "c1" } });
+    await s.until(() => s.sent.length === 2);
+    s.send({ publish: { event: "e", channel: "c1", data: 1 } });
+    s.send({ subscribe: { channel: "c2" } });
+    await s.settle();
+    // Subscribed in the bus, but the ok waits behind the publish's: the socket must not be on the topic yet.
+    expect(s.sent).toHaveLength(2);
+    expect(s.topics).toEqual(new Set(["/:c1"]));
+    // A message on c2 meanwhile comes through the outbox, behind the ok.
+    await memory.publish("/:c2", Buffer.from('{"event":"e","channel":"c2","data":2}'));
+    await s.settle();
+    expect(s.sent).toHaveLength(2);
+    acked.open();
+    await s.until(() => s.sent.length === 5);
+    expect(s.sent.slice(2)).toEqual(['{"ok":true}', '{"ok":true}', '{"event":"e","channel":"c2","data":2}']);
+    // Joined in the same step as the last of those was written: later messages come from uWS.
+    expect(s.topics).toEqual(new Set(["/:c1", "/:c2"]));
   });
 
   it("answers unavailable when the bus fails, and drops the failed subscription", async () => {

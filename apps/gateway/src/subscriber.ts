@@ -3,6 +3,7 @@ import { encodeSubscribeReply, type Since } from "@rocket/protocol";
 import type { SubscriptionAudience } from "./audience.js";
 import type { Hub } from "./hub.js";
 import type { Outbox } from "./outbox.js";
+import type { PendingJoins } from "./pending-joins.js";
 import type { Recovery } from "./recovery.js";
 import { encoded, ok } from "./replies.js";
 
@@ -35,8 +36,15 @@ export function createSubscriber(
   bus: Bus,
   registry: ChannelRegistry,
   recovery: Recovery,
+  joins: PendingJoins,
   audience?: SubscriptionAudience,
 ): Subscriber {
+  // The socket joins the topic in the step that writes the ok; while an earlier reply keeps
+  // the ok back, the topic's deliveries queue behind it in the outbox.
+  const join = (outbox: Outbox, topic: string, okWritten: boolean): void => {
+    if (okWritten) outbox.subscribe(topic);
+    else joins.wait(outbox, topic);
+  };
   const joined = (outbox: Outbox, channel: string, since: Since | undefined, ticket: number): Promise<void> | undefined => {
     const entering = entered(outbox, channel, since, ticket);
     // Counted once the subscription took effect (a catch-up that fails never counts).
@@ -47,11 +55,11 @@ export function createSubscriber(
     const topic = hub.topic(channel);
     const history = hub.history(channel);
     if (history === undefined) {
-      outbox.fillAndSubscribe(ticket, since?.offset === undefined ? ok : notRecovered, topic);
+      join(outbox, topic, outbox.fillNow(ticket, since?.offset === undefined ? ok : notRecovered));
       return;
     }
     if (since === undefined) {
-      outbox.fillAndSubscribe(ticket, ok, topic);
+      join(outbox, topic, outbox.fillNow(ticket, ok));
       recovery.join(outbox, topic);
       return;
     }
@@ -90,6 +98,7 @@ export function createSubscriber(
     unsubscribe(outbox, channel) {
       const topic = hub.topic(channel);
       outbox.unsubscribe(topic);
+      joins.leave(outbox, topic);
       recovery.leave(outbox, topic);
       audience?.leave(outbox, channel);
       void bus.unsubscribe(topic);
