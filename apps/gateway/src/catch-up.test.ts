@@ -1,25 +1,13 @@
 import type { HistoryPage, StreamPosition } from "@rocket/bus";
 import { CloseCode } from "@rocket/protocol";
 import { describe, expect, it } from "vitest";
-import { Outbox, type OutboxSocket } from "./outbox.js";
+import { noCounters, recordingSocket } from "../../../test/harness/recording-socket.js";
+import { Outbox } from "./outbox.js";
 import { createRecovery } from "./recovery.js";
 import { ok } from "./replies.js";
 import { WriteBatch } from "./write-batch.js";
 
-/** A socket that records frames, topic joins and closes, in one log. */
-function recordingSocket() {
-  const log: string[] = [];
-  const socket: OutboxSocket = {
-    send: (message) => log.push(typeof message === "string" ? message : Buffer.from(message).toString()),
-    cork: (write) => write(),
-    end: (code) => log.push(`end ${code}`),
-    subscribe: (topic) => log.push(`join ${topic}`),
-    unsubscribe: (topic) => log.push(`leave ${topic}`),
-  };
-  return { log, socket };
-}
-
-const counters = { reply: () => {}, bytesSent: { inc: () => {} }, messagesDelivered: { inc: () => {} } };
+const counters = noCounters;
 const endOfTurn = () => new Promise((resolve) => setImmediate(resolve));
 const frame = (offset: number, epoch = "E") => Buffer.from(`m${offset}${epoch === "E" ? "" : epoch}`);
 const at = (offset: number, epoch = "E"): StreamPosition => ({ offset, epoch });

@@ -1,20 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { Outbox, type OutboxSocket } from "./outbox.js";
+import { noCounters, recordingSocket } from "../../../test/harness/recording-socket.js";
+import { Outbox } from "./outbox.js";
 import { PendingJoins } from "./pending-joins.js";
 import { ok } from "./replies.js";
 import { WriteBatch } from "./write-batch.js";
 
 function setup() {
-  const log: string[] = [];
-  const socket: OutboxSocket = {
-    send: (message) => log.push(typeof message === "string" ? message : Buffer.from(message).toString()),
-    cork: (write) => write(),
-    end: (code) => log.push(`end ${code}`),
-    subscribe: (topic) => log.push(`subscribe ${topic}`),
-    unsubscribe: (topic) => log.push(`unsubscribe ${topic}`),
-  };
-  const counters = { reply: () => {}, bytesSent: { inc: () => {} }, messagesDelivered: { inc: () => {} } };
-  const outbox = new Outbox(socket, { counters, batch: new WriteBatch() });
+  const { log, socket } = recordingSocket();
+  const outbox = new Outbox(socket, { counters: noCounters, batch: new WriteBatch() });
   const endOfTurn = () => new Promise((resolve) => setImmediate(resolve));
   const frame = (n: number) => Buffer.from(`{"event":"e","channel":"c","data":${n}}`);
   return { outbox, log, endOfTurn, frame, joins: new PendingJoins() };
@@ -39,7 +32,7 @@ describe("PendingJoins", () => {
     expect(log).toEqual([]);
     outbox.fill(earlier, ok);
     await endOfTurn();
-    expect(log).toEqual(['{"ok":true}', '{"ok":true}', '{"event":"e","channel":"c","data":1}', "subscribe t"]);
+    expect(log).toEqual(['{"ok":true}', '{"ok":true}', '{"event":"e","channel":"c","data":1}', "join t"]);
     // From here uWS delivers: nothing more goes through the outbox.
     expect(joins.size).toBe(0);
     joins.deliver("t", frame(2));
@@ -64,7 +57,7 @@ describe("PendingJoins", () => {
       '{"ok":true}',
       '{"event":"e","channel":"c","data":1}',
       '{"event":"e","channel":"c","data":2}',
-      "subscribe t",
+      "join t",
     ]);
   });
 
