@@ -85,9 +85,18 @@ export function createHub(config: HubConfig, metrics: Metrics, logger: Logger): 
     pending.push(c);
     return c;
   };
+  // A gauge moved by steps: the steps add up like a count (a negative sum lowers it).
+  const gauge = (series: { inc(n: number): void }) => {
+    const c = count(series);
+    return { inc: () => c.inc(1), dec: () => c.inc(-1) };
+  };
   const frames = new Map<string, PendingCount>();
   const replies = new Map<string, PendingCount>();
   const rateLimits = new Map<string, PendingCount>();
+  const limits = new Map<string, PendingCount>();
+  const closes = new Map<string, PendingCount>();
+  const refusals = new Map<string, PendingCount>();
+  const auths = new Map<string, PendingCount>();
   const cached = (map: Map<string, PendingCount>, key: string, make: () => { inc(n: number): void }) => {
     let c = map.get(key);
     if (c === undefined) {
@@ -138,18 +147,19 @@ export function createHub(config: HubConfig, metrics: Metrics, logger: Logger): 
     history: (channel) => historyOf(config.history, channel),
     presence: (channel) => presenceOf(config.presence, channel),
     counters: {
-      connectionsOpen: metrics.connectionsOpen.labels(hub),
-      connectionsOpened: metrics.connectionsOpened.labels(hub),
+      connectionsOpen: gauge(metrics.connectionsOpen.labels(hub)),
+      connectionsOpened: count(metrics.connectionsOpened.labels(hub)),
       publishesAccepted: count(metrics.publishesAccepted.labels(hub)),
       messagesDelivered: count(metrics.messagesDelivered.labels(hub)),
       bytesReceived: count(metrics.bytesReceived.labels(hub)),
       bytesSent: count(metrics.bytesSent.labels(hub)),
       frame: (command) => cached(frames, command, () => metrics.framesReceived.labels({ ...hub, command })).inc(),
       reply: (code) => cached(replies, code, () => metrics.replies.labels({ ...hub, code })).inc(),
-      limit: (limit) => metrics.limitBreaches.inc({ ...hub, limit }),
-      closed: (code) => metrics.connectionsClosed.inc({ ...hub, code }),
-      upgradeRefused: (reason) => metrics.upgradesRefused.inc({ ...hub, reason }),
-      auth: (method, result) => metrics.authAttempts.inc({ ...hub, method, result }),
+      limit: (limit) => cached(limits, limit, () => metrics.limitBreaches.labels({ ...hub, limit })).inc(),
+      closed: (code) => cached(closes, code, () => metrics.connectionsClosed.labels({ ...hub, code })).inc(),
+      upgradeRefused: (reason) => cached(refusals, reason, () => metrics.upgradesRefused.labels({ ...hub, reason })).inc(),
+      auth: (method, result) =>
+        cached(auths, `${method} ${result}`, () => metrics.authAttempts.labels({ ...hub, method, result })).inc(),
       rateLimited: (limit) => cached(rateLimits, limit, () => metrics.rateLimited.labels({ ...hub, limit })).inc(),
     },
   };
