@@ -163,7 +163,11 @@ describe("presence when a gateway dies", () => {
       10_000,
       "counts without the killed node",
     );
-    expect(heard(watcher, "room:k")).toEqual(["__join:watcher", "__join:henry", "__join:ivy", "__leave:ivy"]);
+    // Each node announces its user's join after the subscribe's ok, in the background, so joins
+    // made on different nodes may arrive in either order; each once, and the leave after them.
+    const events = heard(watcher, "room:k");
+    expect(events.slice(0, 3).sort()).toEqual(["__join:henry", "__join:ivy", "__join:watcher"]);
+    expect(events.slice(3)).toEqual(["__leave:ivy"]);
     // A fresh token for ivy elsewhere joins again.
     const back = resources.add(await TestClient.connect(a.url()), (cl) => cl.close());
     expect(await back.request({ auth: { token: await sign({ sub: "ivy", cap: { "*": ["subscribe"] } }) } })).toEqual({
