@@ -41,8 +41,8 @@ export interface Heartbeat {
   /** Writes the heartbeat again (once registered) and refreshes the peers seen (drops those whose key expired). */
   beat(): Promise<PeerChanges>;
   /**
-   * Resolves once every peer seen before lists `runId`, or after `graceMs`, with the peers
-   * given up on. Rejects when `stillValid` turns false.
+   * Resolves once every peer seen before, or listed alive by the server now, lists `runId`,
+   * or after `graceMs`, with the peers given up on. Rejects when `stillValid` turns false.
    */
   waitForPeers(runId: string, graceMs: number, stillValid: () => boolean): Promise<string[]>;
   /** Removes this node's heartbeat (on a clean close). */
@@ -98,14 +98,26 @@ export function createHeartbeat(deps: HeartbeatDeps): Heartbeat {
     },
     async waitForPeers(runId, graceMs, stillValid) {
       const deadline = performance.now() + graceMs;
-      let waiting = [...peers].filter(([, ids]) => !ids.includes(runId)).map(([m]) => m);
+      // Peers this node has not seen yet but the server lists alive are waited for too: those
+      // that came up since its last heartbeat round (its first second, say), kept by a
+      // replica promoted in a failover. A server that restarted empty lists none. They join
+      // the peers seen at the next round, as any newcomer does.
+      const lists = new Map(peers);
+      const members = await commands.smembers(names.nodes);
+      const unseen = members.filter((m) => m !== node && !peers.has(m));
+      const listed = await Promise.all(unseen.map((m) => commands.get(names.heartbeat(m))));
+      unseen.forEach((m, i) => {
+        const seen = listed[i];
+        if (seen !== null && seen !== undefined) lists.set(m, listOf(seen));
+      });
+      let waiting = [...lists].filter(([, ids]) => !ids.includes(runId)).map(([m]) => m);
       while (waiting.length > 0) {
         if (!stillValid()) throw new Error("connection changed while waiting for peers");
         const values = await Promise.all(waiting.map((m) => commands.get(names.heartbeat(m))));
         waiting = waiting.filter((m, i) => {
           const ids = listOf(values[i] ?? "");
           if (!ids.includes(runId)) return true;
-          peers.set(m, ids);
+          if (peers.has(m)) peers.set(m, ids);
           return false;
         });
         if (waiting.length === 0) break;

@@ -24,7 +24,13 @@ describe("Redis outage (one bus per node, in process)", () => {
   /** A bus with its registry. */
   const node = async (
     name: string,
-    options: { url?: string; peerGraceMs?: number; publishTimeoutMs?: number; canaryIntervalMs?: number } = {},
+    options: {
+      url?: string;
+      peerGraceMs?: number;
+      publishTimeoutMs?: number;
+      canaryIntervalMs?: number;
+      heartbeatIntervalMs?: number;
+    } = {},
   ): Promise<RedisBus & { readonly registry: ChannelRegistry }> => {
     const record = (msg: string | undefined, obj: object) => log.push({ node: name, kind: "log", msg: msg ?? "", obj });
     const { bus, registry } = await readyRedisNode({
@@ -33,6 +39,7 @@ describe("Redis outage (one bus per node, in process)", () => {
       peerGraceMs: options.peerGraceMs,
       publishTimeoutMs: options.publishTimeoutMs ?? 2000,
       canaryIntervalMs: options.canaryIntervalMs,
+      heartbeatIntervalMs: options.heartbeatIntervalMs,
       deliver: (_topic, frame) => log.push({ node: name, kind: "deliver", text: Buffer.from(frame).toString() }),
       logger: { debug: () => {}, info: (o, m) => record(m, o), warn: (o, m) => record(m, o), error: (o, m) => record(m, o) },
       observer: {
@@ -131,6 +138,39 @@ describe("Redis outage (one bus per node, in process)", () => {
     await became("a", true, from);
     expect(await redis.cli("GET", "rocket:node:b")).toBe(runId);
     await a.publish("/:p", Buffer.from("after"));
+    await Promise.all([delivered("a", "after", from), delivered("b", "after", from)]);
+  });
+
+  it("after a failover to a replica, also waits for a peer it had not seen yet (up moments before)", async () => {
+    const replica = resources.add(await startRedis(), (r) => r.stop());
+    expect(await replica.cli("REPLICAOF", "127.0.0.1", String(redis.port))).toBe("OK");
+    const toA = resources.add(await startTcpProxy(redis.port), (p) => p.close());
+    const toB = resources.add(await startTcpProxy(redis.port), (p) => p.close());
+    // No heartbeat round of a's own before the failover: a never sees b as a peer in memory.
+    const a = await node("a", { url: `redis://127.0.0.1:${toA.port}`, peerGraceMs: 30_000, heartbeatIntervalMs: 600_000 });
+    const b = await node("b", { url: `redis://127.0.0.1:${toB.port}` });
+    await Promise.all([a.subscribe("/:f"), b.subscribe("/:f")]);
+    // The replica has b's registration (it lists b, with the old run id).
+    await until(async () => (await replica.cli("SISMEMBER", "rocket:nodes", "b")) === "1", 5000, "b replicated");
+    await until(async () => (await replica.cli("GET", "rocket:node:b")) !== "", 5000, "b's heartbeat replicated");
+    expect(log.items.some((e) => e.node === "a" && e.kind === "log" && e.msg === "peer node joined")).toBe(false);
+
+    const from = log.items.length;
+    toB.refuse(true);
+    await redis.kill9();
+    expect(await replica.cli("REPLICAOF", "NO", "ONE")).toBe("OK");
+    toA.retarget(replica.port);
+    toB.retarget(replica.port);
+    const runId = /run_id:(\w+)/.exec(await replica.cli("INFO", "server"))?.[1] ?? "no run_id";
+    // a is back on the promoted replica and registered there, but waits for b.
+    await waitForKey(replica, "rocket:node:a", runId);
+    expect(a.isReady()).toBe(false);
+    await expect(a.publish("/:f", Buffer.from("too early"))).rejects.toBeInstanceOf(BusUnavailableError);
+
+    toB.refuse(false);
+    await became("a", true, from);
+    expect(await replica.cli("GET", "rocket:node:b")).toBe(runId);
+    await a.publish("/:f", Buffer.from("after"));
     await Promise.all([delivered("a", "after", from), delivered("b", "after", from)]);
   });
 
