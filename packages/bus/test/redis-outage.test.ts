@@ -57,6 +57,22 @@ describe("Redis outage (one bus per node, in process)", () => {
     log.waitFor((e) => e.node === name && e.kind === "ready" && e.ready === ready, timeoutMs, from, `${name} ready=${ready}`);
   const delivered = (name: string, text: string, from = 0) =>
     log.waitFor((e) => e.node === name && e.kind === "deliver" && e.text === text, 5000, from, `${name} got ${text}`);
+  /**
+   * Node a, back on `server` (a new run) and registered there, waits for b: not ready, and
+   * its publish on `topic` refused, until `letB` lets b reconnect; then b is there on the new
+   * run and a publish reaches both.
+   */
+  const waitsForB = async (server: RedisProc, a: RedisBus, topic: string, letB: () => void, from: number) => {
+    const runId = /run_id:(\w+)/.exec(await server.cli("INFO", "server"))?.[1] ?? "no run_id";
+    await waitForKey(server, "rocket:node:a", runId);
+    expect(a.isReady()).toBe(false);
+    await expect(a.publish(topic, Buffer.from("too early"))).rejects.toBeInstanceOf(BusUnavailableError);
+    letB();
+    await became("a", true, from);
+    expect(await server.cli("GET", "rocket:node:b")).toBe(runId);
+    await a.publish(topic, Buffer.from("after"));
+    await Promise.all([delivered("a", "after", from), delivered("b", "after", from)]);
+  };
 
   it("fails fast while Redis is down and restores subscriptions and registry when it returns", async () => {
     const a = await node("a");
@@ -128,17 +144,7 @@ describe("Redis outage (one bus per node, in process)", () => {
     await redis.kill9();
     await Promise.all([became("a", false, from), became("b", false, from)]);
     await redis.restart();
-    const runId = /run_id:(\w+)/.exec(await redis.cli("INFO", "server"))?.[1] ?? "no run_id";
-    // a is back and registered on the new run, but waits for b.
-    await waitForKey(redis, "rocket:node:a", runId);
-    expect(a.isReady()).toBe(false);
-    await expect(a.publish("/:p", Buffer.from("too early"))).rejects.toBeInstanceOf(BusUnavailableError);
-
-    proxy.refuse(false);
-    await became("a", true, from);
-    expect(await redis.cli("GET", "rocket:node:b")).toBe(runId);
-    await a.publish("/:p", Buffer.from("after"));
-    await Promise.all([delivered("a", "after", from), delivered("b", "after", from)]);
+    await waitsForB(redis, a, "/:p", () => proxy.refuse(false), from);
   });
 
   it("after a failover to a replica, also waits for a peer it had not seen yet (up moments before)", async () => {
@@ -161,17 +167,7 @@ describe("Redis outage (one bus per node, in process)", () => {
     expect(await replica.cli("REPLICAOF", "NO", "ONE")).toBe("OK");
     toA.retarget(replica.port);
     toB.retarget(replica.port);
-    const runId = /run_id:(\w+)/.exec(await replica.cli("INFO", "server"))?.[1] ?? "no run_id";
-    // a is back on the promoted replica and registered there, but waits for b.
-    await waitForKey(replica, "rocket:node:a", runId);
-    expect(a.isReady()).toBe(false);
-    await expect(a.publish("/:f", Buffer.from("too early"))).rejects.toBeInstanceOf(BusUnavailableError);
-
-    toB.refuse(false);
-    await became("a", true, from);
-    expect(await replica.cli("GET", "rocket:node:b")).toBe(runId);
-    await a.publish("/:f", Buffer.from("after"));
-    await Promise.all([delivered("a", "after", from), delivered("b", "after", from)]);
+    await waitsForB(replica, a, "/:f", () => toB.refuse(false), from);
   });
 
   it("goes on without a peer that does not come back within the grace period", async () => {
