@@ -7,7 +7,6 @@ import { createRecovery } from "./recovery.js";
 import { ok } from "./replies.js";
 import { WriteBatch } from "./write-batch.js";
 
-const counters = noCounters;
 const endOfTurn = () => new Promise((resolve) => setImmediate(resolve));
 const frame = (offset: number, epoch = "E") => Buffer.from(`m${offset}${epoch === "E" ? "" : epoch}`);
 const at = (offset: number, epoch = "E"): StreamPosition => ({ offset, epoch });
@@ -23,7 +22,7 @@ function setup() {
   const { log, socket } = recordingSocket();
   let live: StreamPosition | undefined = at(0);
   const recovery = createRecovery({ deliveredPosition: () => live });
-  const outbox = new Outbox(socket, { counters, batch: new WriteBatch() });
+  const outbox = new Outbox(socket, { counters: noCounters, batch: new WriteBatch() });
   /** A live message as fan-out hands it on (the node's count moves first, as the bus's does). */
   const deliver = (offset: number, epoch = "E") => {
     live = at(offset, epoch);
@@ -146,7 +145,7 @@ describe("catch-up of a subscribe with since", () => {
 describe("a gap the node cannot fill", () => {
   it("closes every connection on the topic with 4010, those catching up too", async () => {
     const a = setup();
-    const joined = new Outbox(recordingSocket().socket, { counters, batch: new WriteBatch() });
+    const joined = new Outbox(recordingSocket().socket, { counters: noCounters, batch: new WriteBatch() });
     const closed: number[] = [];
     const joinedSocket = recordingSocket();
     const other = new Outbox(
@@ -154,7 +153,7 @@ describe("a gap the node cannot fill", () => {
         ...joinedSocket.socket,
         end: (code) => closed.push(code),
       },
-      { counters, batch: new WriteBatch() },
+      { counters: noCounters, batch: new WriteBatch() },
     );
     a.recovery.join(other, "/:t");
     a.recovery.join(joined, "/:other");

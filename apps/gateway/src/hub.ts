@@ -90,21 +90,20 @@ export function createHub(config: HubConfig, metrics: Metrics, logger: Logger): 
     const c = count(series);
     return { inc: () => c.inc(1), dec: () => c.inc(-1) };
   };
-  const frames = new Map<string, PendingCount>();
-  const replies = new Map<string, PendingCount>();
-  const rateLimits = new Map<string, PendingCount>();
-  const limits = new Map<string, PendingCount>();
-  const closes = new Map<string, PendingCount>();
-  const refusals = new Map<string, PendingCount>();
-  const auths = new Map<string, PendingCount>();
-  const cached = (map: Map<string, PendingCount>, key: string, make: () => { inc(n: number): void }) => {
-    let c = map.get(key);
-    if (c === undefined) {
-      c = count(make());
-      map.set(key, c);
-    }
-    return c;
+  /** One labelled series: a pending count per label value, made at its first use. */
+  const byLabel = <K extends string>(child: (key: K) => { inc(n: number): void }) => {
+    const counts = new Map<K, PendingCount>();
+    return (key: K): void => {
+      let c = counts.get(key);
+      if (c === undefined) {
+        c = count(child(key));
+        counts.set(key, c);
+      }
+      c.inc();
+    };
   };
+  const authsOf = (method: AuthMethod) => byLabel((result) => metrics.authAttempts.labels({ ...hub, method, result }));
+  const auths = { [AuthMethod.Secret]: authsOf(AuthMethod.Secret), [AuthMethod.Token]: authsOf(AuthMethod.Token) };
   const topicPrefix = `${config.path}:`;
   // Series for the common label values exist from the start, so rates and alerts see 0, not "no data".
   for (const command of [...commandTypes, "invalid"]) metrics.framesReceived.labels({ ...hub, command }).inc(0);
@@ -153,14 +152,13 @@ export function createHub(config: HubConfig, metrics: Metrics, logger: Logger): 
       messagesDelivered: count(metrics.messagesDelivered.labels(hub)),
       bytesReceived: count(metrics.bytesReceived.labels(hub)),
       bytesSent: count(metrics.bytesSent.labels(hub)),
-      frame: (command) => cached(frames, command, () => metrics.framesReceived.labels({ ...hub, command })).inc(),
-      reply: (code) => cached(replies, code, () => metrics.replies.labels({ ...hub, code })).inc(),
-      limit: (limit) => cached(limits, limit, () => metrics.limitBreaches.labels({ ...hub, limit })).inc(),
-      closed: (code) => cached(closes, code, () => metrics.connectionsClosed.labels({ ...hub, code })).inc(),
-      upgradeRefused: (reason) => cached(refusals, reason, () => metrics.upgradesRefused.labels({ ...hub, reason })).inc(),
-      auth: (method, result) =>
-        cached(auths, `${method} ${result}`, () => metrics.authAttempts.labels({ ...hub, method, result })).inc(),
-      rateLimited: (limit) => cached(rateLimits, limit, () => metrics.rateLimited.labels({ ...hub, limit })).inc(),
+      frame: byLabel((command) => metrics.framesReceived.labels({ ...hub, command })),
+      reply: byLabel((code) => metrics.replies.labels({ ...hub, code })),
+      limit: byLabel((limit) => metrics.limitBreaches.labels({ ...hub, limit })),
+      closed: byLabel((code) => metrics.connectionsClosed.labels({ ...hub, code })),
+      upgradeRefused: byLabel((reason) => metrics.upgradesRefused.labels({ ...hub, reason })),
+      auth: (method, result) => auths[method](result),
+      rateLimited: byLabel((limit) => metrics.rateLimited.labels({ ...hub, limit })),
     },
   };
 }

@@ -33,7 +33,7 @@ export class PendingJoins {
     }
     set.add(outbox);
     outbox.afterWritten(() => {
-      if (this.remove(outbox, topic)) outbox.subscribe(topic);
+      if (this.leave(outbox, topic)) outbox.subscribe(topic);
     });
   }
 
@@ -44,12 +44,8 @@ export class PendingJoins {
     for (const outbox of set) outbox.pushDelivery(frame);
   }
 
-  /** `outbox` left `topic`, or closed, before it joined: it will not join. */
-  leave(outbox: Outbox, topic: string): void {
-    this.remove(outbox, topic);
-  }
-
-  private remove(outbox: Outbox, topic: string): boolean {
+  /** `outbox` left `topic`, or closed, before it joined: it will not join. True when it was waiting. */
+  leave(outbox: Outbox, topic: string): boolean {
     const set = this.waiting.get(topic);
     if (set === undefined || !set.delete(outbox)) return false;
     if (set.size === 0) this.waiting.delete(topic);

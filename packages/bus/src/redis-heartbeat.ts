@@ -64,6 +64,13 @@ export function createHeartbeat(deps: HeartbeatDeps): Heartbeat {
     await commands.sadd(names.nodes, [node]);
   };
 
+  /** The other nodes the server lists, those `wanted`, each with its heartbeat (null: expired). */
+  const listed = async (wanted: (m: string) => boolean): Promise<[string, string | null][]> => {
+    const others = (await commands.smembers(names.nodes)).filter((m) => m !== node && wanted(m));
+    const values = await Promise.all(others.map((m) => commands.get(names.heartbeat(m))));
+    return others.map((m, i) => [m, values[i] ?? null]);
+  };
+
   return {
     peers,
     runIds,
@@ -76,22 +83,18 @@ export function createHeartbeat(deps: HeartbeatDeps): Heartbeat {
     register,
     async beat() {
       if (runIds.size > 0) await register();
-      const members = await commands.smembers(names.nodes);
-      const others = members.filter((m) => m !== node);
-      const values = await Promise.all(others.map((m) => commands.get(names.heartbeat(m))));
       const alive = new Set<string>();
       const joined: string[] = [];
-      others.forEach((m, i) => {
-        const seen = values[i];
+      for (const [m, seen] of await listed(() => true)) {
         // No key: it expired and the node is gone (a node writes its key before listing itself).
-        if (seen === null || seen === undefined) {
+        if (seen === null) {
           void commands.srem(names.nodes, m).catch(() => {});
-          return;
+          continue;
         }
         if (!peers.has(m)) joined.push(m);
         peers.set(m, listOf(seen));
         alive.add(m);
-      });
+      }
       const gone = [...peers.keys()].filter((m) => !alive.has(m));
       for (const m of gone) peers.delete(m);
       return { joined, gone };
@@ -103,13 +106,7 @@ export function createHeartbeat(deps: HeartbeatDeps): Heartbeat {
       // replica promoted in a failover. A server that restarted empty lists none. They join
       // the peers seen at the next round, as any newcomer does.
       const lists = new Map(peers);
-      const members = await commands.smembers(names.nodes);
-      const unseen = members.filter((m) => m !== node && !peers.has(m));
-      const listed = await Promise.all(unseen.map((m) => commands.get(names.heartbeat(m))));
-      unseen.forEach((m, i) => {
-        const seen = listed[i];
-        if (seen !== null && seen !== undefined) lists.set(m, listOf(seen));
-      });
+      for (const [m, seen] of await listed((m) => !peers.has(m))) if (seen !== null) lists.set(m, listOf(seen));
       let waiting = [...lists].filter(([, ids]) => !ids.includes(runId)).map(([m]) => m);
       while (waiting.length > 0) {
         if (!stillValid()) throw new Error("connection changed while waiting for peers");
