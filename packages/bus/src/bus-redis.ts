@@ -12,7 +12,6 @@ import {
 import { type RedisBusState, RedisBusStateMachine } from "./redis-bus-state.js";
 import type { RedisAccess, RedisBus, RedisBusOptions, RedisCompanion } from "./redis-bus-types.js";
 import { createCanary } from "./redis-canary.js";
-import { wrapPlain } from "./redis-envelope.js";
 import { createTrack, trackPosition } from "./redis-gap-fill.js";
 import { createHeartbeat, type Heartbeat } from "./redis-heartbeat.js";
 import { RedisHistory } from "./redis-history.js";
@@ -175,9 +174,8 @@ class RedisPubSubBus implements RedisBus {
       observer?.publishFailed?.();
       return Promise.reject(new BusUnavailableError(this.machine.reasonFor(shard)));
     }
-    const payload = wrapPlain(frame, nowMs());
     const started = performance.now();
-    return this.link.publish(channel, payload).then(
+    return this.link.publishPlain(channel, frame, nowMs()).then(
       () => {
         // Redis answered after the shard's subscriber side changed (its connection lost, its
         // server not answering): this node's subscribers may not have it. Outcome unknown.

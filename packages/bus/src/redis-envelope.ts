@@ -28,14 +28,6 @@ export function stamp(publishedAtMs: number): Buffer {
   return bytes;
 }
 
-/** Wraps a frame for a channel without history. */
-export function wrapPlain(frame: Uint8Array, publishedAtMs: number): Buffer {
-  const payload = Buffer.allocUnsafe(stampBytes + frame.byteLength);
-  payload.writeDoubleLE(publishedAtMs, 0);
-  payload.set(frame, stampBytes);
-  return payload;
-}
-
 /** Reads a history channel's message (or a stored stream entry); undefined when malformed. */
 export function readEnvelope(payload: Buffer): Envelope | undefined {
   if (payload.length < stampBytes + 1) return undefined;

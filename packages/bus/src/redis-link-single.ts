@@ -11,6 +11,7 @@ import {
   runIdOf,
   UpState,
 } from "./redis-link.js";
+import { PlainPublish, PublishDeadlines } from "./redis-publish.js";
 import { defineHistoryScripts } from "./redis-scripts.js";
 import { type ConnectionOptions, SubscriberConnection, SubscriberGoneError } from "./redis-subscriber.js";
 import type { RedisTarget } from "./redis-url.js";
@@ -68,13 +69,24 @@ export function createSingleLink(target: SingleTarget, options: LinkOptions): Re
     corked?.uncork();
     corked = undefined;
   };
-  const publish = (channel: string, payload: Buffer): Promise<number> => {
+  const corkForTurn = (): void => {
     if (corked === undefined && cmd.stream !== undefined) {
       corked = cmd.stream;
       corked.cork();
       setImmediate(uncork);
     }
+  };
+  const publish = (channel: string, payload: Buffer): Promise<number> => {
+    corkForTurn();
     return cmd.publish(channel, payload);
+  };
+  const deadlines = new PublishDeadlines(timeoutMs, "PUBLISH");
+  const publishPlain = (channel: string, frame: Uint8Array, publishedAtMs: number): Promise<unknown> => {
+    corkForTurn();
+    const command = new PlainPublish("publish", channel, frame, publishedAtMs, performance.now());
+    void cmd.sendCommand(command);
+    deadlines.add(command);
+    return command.promise;
   };
   const cmdUp = new UpState((up) => events.commandsChanged(up));
   cmd.on("ready", () => cmdUp.set(true));
@@ -110,6 +122,7 @@ export function createSingleLink(target: SingleTarget, options: LinkOptions): Re
     generation: (s) => (s === shard ? sub.generation : undefined),
     subscriberRunId: (s, gen) => (s === shard ? sub.runId(gen) : undefined),
     publish: (channel, payload) => withDeadline(publish(channel, payload), timeoutMs, "PUBLISH"),
+    publishPlain,
     subscribe: async (s, gen, channels) => ours(s).subscribe(gen, channels),
     unsubscribe: (s, gen, channel) => (s === shard ? sub.unsubscribe(gen, channel) : Promise.resolve()),
     ping: async (s, gen) => ours(s).ping(gen),
@@ -123,6 +136,7 @@ export function createSingleLink(target: SingleTarget, options: LinkOptions): Re
       cmd.on("error", () => {});
       await Promise.allSettled([sub.close(), cmd.quit()]);
       cmd.disconnect();
+      deadlines.clear();
     },
   };
 }

@@ -76,6 +76,11 @@ export interface RedisLink {
   /** Publishes; resolves with the number of receiving connections (on that shard). */
   publish(channel: string, payload: Buffer): Promise<number>;
   /**
+   * Publishes `frame` in a plain envelope stamped `publishedAtMs` (redis-envelope.ts): the
+   * hot path, see redis-publish.ts. Rejects with a RedisTimeoutError past the link's deadline.
+   */
+  publishPlain(channel: string, frame: Uint8Array, publishedAtMs: number): Promise<unknown>;
+  /**
    * Subscribes `channels` (all of `shard`) on `shard`'s subscriber connection of generation
    * `gen`; resolves once Redis confirmed, rejects when that connection is gone.
    */

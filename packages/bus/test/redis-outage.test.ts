@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type RedisProc, Resources, startRedis, startTcpProxy, until } from "../../../test/harness/index.js";
-import { BusUnavailableError, type ChannelRegistry, type RedisBus } from "../src/index.js";
+import { BusUnavailableError, type ChannelRegistry, type RedisBus, RedisTimeoutError } from "../src/index.js";
 import { EventLog } from "./events.js";
 import { readyRedisNode } from "./redis-bus.js";
 
@@ -129,6 +129,43 @@ describe("Redis outage (one bus per node, in process)", () => {
     await became("a", true, from);
     await a.publish("/:h", Buffer.from("answering"));
     await delivered("a", "answering", from);
+  });
+
+  it("rejects each publish Redis does not answer at its own deadline, not before, with the link's typed timeout", async () => {
+    const timeoutMs = 400;
+    const a = await node("a", { publishTimeoutMs: timeoutMs, canaryIntervalMs: 60_000, heartbeatIntervalMs: 60_000 });
+    await a.subscribe("/:h");
+    await a.publish("/:h", Buffer.from("before"));
+    redis.proc.kill("SIGSTOP");
+    try {
+      // Sent apart, so that the second's deadline is not the first's: one timer serves both.
+      const outcome = (sent: number, p: Promise<void> | undefined) =>
+        Promise.resolve(p).then(
+          () => ({ acked: true, after: performance.now() - sent, cause: undefined as unknown }),
+          (err: unknown) => ({ acked: false, after: performance.now() - sent, cause: (err as Error).cause }),
+        );
+      const first = outcome(performance.now(), a.publish("/:h", Buffer.from("one")));
+      const second = outcome(performance.now(), a.publish("/:h", Buffer.from("two")));
+      await new Promise((r) => setTimeout(r, timeoutMs / 2));
+      expect(a.isReady()).toBe(true);
+      const third = outcome(performance.now(), a.publish("/:h", Buffer.from("three")));
+      const results = await Promise.all([first, second, third]);
+      for (const { acked, after, cause } of results) {
+        expect(acked).toBe(false);
+        expect(cause).toBeInstanceOf(RedisTimeoutError);
+        // Not before the deadline (timers may fire up to 1 ms early against performance.now());
+        // the upper margin is generous for a loaded machine: the bound is PublishTimeoutMs, not
+        // the exact moment.
+        expect(after).toBeGreaterThanOrEqual(timeoutMs - 2);
+        expect(after).toBeLessThan(timeoutMs + 1500);
+      }
+    } finally {
+      redis.proc.kill("SIGCONT");
+    }
+    // The answers that come late change nothing; the next publish goes through.
+    await until(() => a.isReady(), 5000, "ready again");
+    await a.publish("/:h", Buffer.from("answering"));
+    await delivered("a", "answering");
   });
 
   it("acknowledges again only once a peer seen before the outage has resubscribed", async () => {
