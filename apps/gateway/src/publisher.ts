@@ -51,40 +51,29 @@ export function createPublisher(hub: Hub, bus: Bus, registry: ChannelRegistry): 
     const head = Buffer.from(encodeDeliveryHead(event, channel, dataJson));
     return bus.publishWithHistory(topic, head, history, deliveryPositionParts);
   };
+  // Made once: these run for every publish.
+  const accepted = (): Reply => {
+    counters.publishesAccepted.inc();
+    return ok;
+  };
+  const notAccepted = (err: unknown): Reply => failed(err, "publish");
   const send = (channel: string, event: string, dataJson: string): ReplyResult => {
     let handed: ReturnType<typeof hand>;
     try {
       handed = hand(channel, event, dataJson);
     } catch (err) {
-      return failed(err, "publish");
+      return notAccepted(err);
     }
-    if (!(handed instanceof Promise)) {
-      counters.publishesAccepted.inc();
-      return ok;
-    }
-    return handed.then(
-      () => {
-        counters.publishesAccepted.inc();
-        return ok;
-      },
-      (err: unknown) => failed(err, "publish"),
-    );
+    return handed instanceof Promise ? handed.then(accepted, notAccepted) : accepted();
   };
 
   return {
     publish(channel, event, dataJson) {
-      const exists = registry.exists(hub.path, channel);
-      if (exists === true) {
-        registry.touch(hub.path, channel);
-        return send(channel, event, dataJson);
-      }
+      const exists = registry.publishing(hub.path, channel);
+      if (exists === true) return send(channel, event, dataJson);
       if (exists === false) return invalidChannel;
       return exists.then(
-        (yes) => {
-          if (!yes) return invalidChannel;
-          registry.touch(hub.path, channel);
-          return send(channel, event, dataJson);
-        },
+        (yes) => (yes ? send(channel, event, dataJson) : invalidChannel),
         (err: unknown) => failed(err, "channel lookup"),
       );
     },

@@ -147,14 +147,15 @@ export interface ChannelRegistry {
   /**
    * Whether `channel` exists in `hub`, on any node. Answers synchronously from the node's
    * cache when it can; a promise when it must ask upstream (rejecting with
-   * {@link BusUnavailableError}). Publishing asks this every time.
+   * {@link BusUnavailableError}).
    */
   exists(hub: string, channel: string): boolean | Promise<boolean>;
   /**
-   * A publish on `channel`, which {@link exists} just confirmed: it lives another TTL. Cheap
-   * (written upstream at most once per refresh period per node), never fails.
+   * {@link exists} for a publish, asked for every one: when the channel exists, the publish
+   * is activity and the channel lives another TTL (written upstream at most once per
+   * refresh period per node). One cache lookup on the hot path.
    */
-  touch(hub: string, channel: string): void;
+  publishing(hub: string, channel: string): boolean | Promise<boolean>;
   /** Stops the registry's timers (refresh and sweep). */
   close(): void;
 }

@@ -49,9 +49,14 @@ export function createMemoryRegistry(options: RegistryOptions = {}): ChannelRegi
       entry.seenAtMs = now();
     },
     exists: alive,
-    touch(hub, channel) {
+    publishing(hub, channel) {
       const entry = known.get(hub, channel);
-      if (entry !== undefined) entry.seenAtMs = now();
+      if (entry === undefined) return false;
+      if (ttlMs === 0) return true;
+      const at = now();
+      if (entry.refs === 0 && at - entry.seenAtMs >= ttlMs) return false;
+      entry.seenAtMs = at;
+      return true;
     },
     close() {
       if (timer) clearInterval(timer);

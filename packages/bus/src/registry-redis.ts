@@ -155,6 +155,31 @@ export function createRedisRegistry(bus: RedisBus, options: RegistryOptions = {}
     });
   };
 
+  /** Asks Redis whether `channel` exists (one lookup in flight per channel, shared). */
+  const ask = (hub: string, channel: string): Promise<boolean> => {
+    if (!redis.isReady()) return Promise.reject(new BusUnavailableError("Redis is not available"));
+    const id = `${hub}\n${channel}`;
+    let pending = lookups.get(id);
+    if (pending === undefined) {
+      pending = lookup(hub, channel).then(
+        (found) => {
+          lookups.delete(id);
+          return found;
+        },
+        (err: unknown) => {
+          lookups.delete(id);
+          throw new BusUnavailableError("Redis did not answer the channel lookup", { cause: err });
+        },
+      );
+      lookups.set(id, pending);
+    }
+    return pending;
+  };
+  /** A publish on a channel known to exist: rewrites its activity once per refresh period. */
+  const published = (hub: string, channel: string, entry: ChannelEntry | undefined, at: number): void => {
+    if (ttlMs > 0 && entry !== undefined && at - entry.seenAtMs >= refreshMs) refreshOne(hub, channel, entry);
+  };
+
   return {
     async register(hub, channel) {
       const entry = known.ensure(hub, channel, Number.NEGATIVE_INFINITY);
@@ -179,28 +204,21 @@ export function createRedisRegistry(bus: RedisBus, options: RegistryOptions = {}
     exists(hub, channel) {
       const entry = known.get(hub, channel);
       if (entry !== undefined && (entry.refs > 0 || now() - entry.seenAtMs < trustMs)) return true;
-      if (!redis.isReady()) return Promise.reject(new BusUnavailableError("Redis is not available"));
-      const id = `${hub}\n${channel}`;
-      let pending = lookups.get(id);
-      if (pending === undefined) {
-        pending = lookup(hub, channel).then(
-          (found) => {
-            lookups.delete(id);
-            return found;
-          },
-          (err: unknown) => {
-            lookups.delete(id);
-            throw new BusUnavailableError("Redis did not answer the channel lookup", { cause: err });
-          },
-        );
-        lookups.set(id, pending);
-      }
-      return pending;
+      return ask(hub, channel);
     },
-    touch(hub, channel) {
-      if (ttlMs === 0) return;
+    publishing(hub, channel) {
       const entry = known.get(hub, channel);
-      if (entry !== undefined && now() - entry.seenAtMs >= refreshMs) refreshOne(hub, channel, entry);
+      if (entry !== undefined) {
+        const at = now();
+        if (entry.refs > 0 || at - entry.seenAtMs < trustMs) {
+          published(hub, channel, entry, at);
+          return true;
+        }
+      }
+      return ask(hub, channel).then((yes) => {
+        if (yes) published(hub, channel, known.get(hub, channel), now());
+        return yes;
+      });
     },
     close() {
       if (timer) clearInterval(timer);

@@ -208,6 +208,10 @@ export function runBusContract(name: string, factory: BusContractFactory): void 
       expect(await n.registry.exists("/other", "reg")).toBe(false);
       expect(await n.registry.exists("/", "re")).toBe(false);
       expect(await n.registry.exists("/", "reg2")).toBe(false);
+      // A publish asks the same question, synchronously for a known channel.
+      expect(n.registry.publishing("/", "reg")).toBe(true);
+      expect(await n.registry.publishing("/other", "reg")).toBe(false);
+      expect(await n.registry.publishing("/", "reg2")).toBe(false);
     });
 
     it("keeps registry names and bus topics apart: registering a channel subscribes nothing", async () => {

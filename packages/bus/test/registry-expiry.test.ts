@@ -22,7 +22,7 @@ describe("the in-process registry with a TTL", () => {
       void registry.register("/", "published");
       registry.release("/", "published");
       now = 900;
-      registry.touch("/", "published");
+      expect(registry.publishing("/", "published")).toBe(true);
       now = 1000;
       expect(["held", "left", "published"].map((c) => registry.exists("/", c))).toEqual([true, false, true]);
       now = 1899;
@@ -84,7 +84,7 @@ function redisExpiry(name: string, target: () => { url: string; cli: (...args: s
       // `busy` is published through node b all along; `gone` has nothing.
       await until(
         async () => {
-          if (await b.exists("/", "busy")) b.touch("/", "busy");
+          await b.publishing("/", "busy");
           return (await target().cli("SISMEMBER", set, "gone")) === "0";
         },
         10_000,
@@ -96,7 +96,7 @@ function redisExpiry(name: string, target: () => { url: string; cli: (...args: s
       // Both nodes stop trusting their cached answer.
       await until(
         async () => {
-          if (await b.exists("/", "busy")) b.touch("/", "busy");
+          await b.publishing("/", "busy");
           return (await a.exists("/", "gone")) === false && (await b.exists("/", "gone")) === false;
         },
         5000,
@@ -105,7 +105,7 @@ function redisExpiry(name: string, target: () => { url: string; cli: (...args: s
       // Past a TTL since the others were last written, the held and the busy channel remain.
       await until(
         async () => {
-          if (await b.exists("/", "busy")) b.touch("/", "busy");
+          await b.publishing("/", "busy");
           return Date.now() - started > 2 * ttlMs;
         },
         5000,
