@@ -5,7 +5,6 @@ import {
   type HistoryOptions,
   type HistoryPage,
   type HistoryQuery,
-  nowMs,
   type PositionFormat,
   type StreamPosition,
 } from "./bus.js";
@@ -175,7 +174,7 @@ class RedisPubSubBus implements RedisBus {
       return Promise.reject(new BusUnavailableError(this.machine.reasonFor(shard)));
     }
     const started = performance.now();
-    return this.link.publishPlain(channel, frame, nowMs()).then(
+    return this.link.publishPlain(channel, frame, started).then(
       () => {
         // Redis answered after the shard's subscriber side changed (its connection lost, its
         // server not answering): this node's subscribers may not have it. Outcome unknown.

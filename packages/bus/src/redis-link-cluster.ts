@@ -143,8 +143,8 @@ export function createClusterLink(target: Extract<RedisTarget, { kind: "redis-cl
     generation: (shard) => subscribers.get(shard)?.generation,
     subscriberRunId: (shard, gen) => subscribers.get(shard)?.runId(gen),
     publish: (channel, payload) => withDeadline(cmd.spublish(channel, payload) as Promise<number>, timeoutMs, "SPUBLISH"),
-    publishPlain(channel, frame, publishedAtMs) {
-      const command = new PlainPublish("spublish", channel, frame, publishedAtMs, performance.now());
+    publishPlain(channel, frame, sentAt) {
+      const command = new PlainPublish("spublish", channel, frame, sentAt);
       void cmd.sendCommand(command);
       deadlines.add(command);
       return command.promise;

@@ -81,9 +81,9 @@ export function createSingleLink(target: SingleTarget, options: LinkOptions): Re
     return cmd.publish(channel, payload);
   };
   const deadlines = new PublishDeadlines(timeoutMs, "PUBLISH");
-  const publishPlain = (channel: string, frame: Uint8Array, publishedAtMs: number): Promise<unknown> => {
+  const publishPlain = (channel: string, frame: Uint8Array, sentAt: number): Promise<unknown> => {
     corkForTurn();
-    const command = new PlainPublish("publish", channel, frame, publishedAtMs, performance.now());
+    const command = new PlainPublish("publish", channel, frame, sentAt);
     void cmd.sendCommand(command);
     deadlines.add(command);
     return command.promise;

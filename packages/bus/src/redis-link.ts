@@ -76,10 +76,11 @@ export interface RedisLink {
   /** Publishes; resolves with the number of receiving connections (on that shard). */
   publish(channel: string, payload: Buffer): Promise<number>;
   /**
-   * Publishes `frame` in a plain envelope stamped `publishedAtMs` (redis-envelope.ts): the
-   * hot path, see redis-publish.ts. Rejects with a RedisTimeoutError past the link's deadline.
+   * Publishes `frame` in a plain envelope (redis-envelope.ts) stamped with the moment
+   * `sentAt` (a `performance.now()`): the hot path, see redis-publish.ts. Rejects with a
+   * RedisTimeoutError once the link's deadline after `sentAt` passed.
    */
-  publishPlain(channel: string, frame: Uint8Array, publishedAtMs: number): Promise<unknown>;
+  publishPlain(channel: string, frame: Uint8Array, sentAt: number): Promise<unknown>;
   /**
    * Subscribes `channels` (all of `shard`) on `shard`'s subscriber connection of generation
    * `gen`; resolves once Redis confirmed, rejects when that connection is gone.

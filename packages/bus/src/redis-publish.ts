@@ -17,8 +17,7 @@ export class PlainPublish extends Command {
     name: "publish" | "spublish",
     channel: string,
     frame: Uint8Array,
-    publishedAtMs: number,
-    /** When it was sent (`performance.now()`). */
+    /** When it was sent (`performance.now()`); its stamp is the same moment as `nowMs()`. */
     readonly sentAt: number,
   ) {
     // The channel as its one argument: a Cluster routes the command by it.
@@ -28,7 +27,7 @@ export class PlainPublish extends Command {
     const headBytes = Buffer.byteLength(head);
     const resp = Buffer.allocUnsafe(headBytes + size + 2);
     resp.write(head, 0, "utf8");
-    resp.writeDoubleLE(publishedAtMs, headBytes);
+    resp.writeDoubleLE(performance.timeOrigin + sentAt, headBytes);
     resp.set(frame, headBytes + stampBytes);
     resp[headBytes + size] = 13;
     resp[headBytes + size + 1] = 10;

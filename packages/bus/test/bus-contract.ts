@@ -119,6 +119,21 @@ export function runBusContract(name: string, factory: BusContractFactory): void 
       expect(got?.publishedAtMs).toBeLessThanOrEqual(nowMs() + 1);
     });
 
+    it("delivers on topics named outside ASCII, and frames of any size, byte for byte", async () => {
+      const n = await node(scope());
+      const topics = ["/:café ☕", "/hub:日本語", "/:plain"];
+      for (const topic of topics) await n.bus.subscribe(topic);
+      const frames = [Buffer.alloc(0), Buffer.from("é"), Buffer.alloc(1024 * 1024, 0x61), Buffer.from([13, 10, 0x24, 0x2a])];
+      const sent: { topic: string; frame: Buffer }[] = [];
+      for (const topic of topics) for (const frame of frames) sent.push({ topic, frame });
+      await Promise.all(sent.map(({ topic, frame }) => n.bus.publish(topic, frame)));
+      const got = await n.waitFor(sent.length);
+      for (const topic of topics) {
+        const mine = got.filter((r) => r.topic === topic).map((r) => Buffer.from(r.text, "latin1"));
+        expect(mine).toEqual(frames);
+      }
+    });
+
     it("has one delivery handler: a second registration throws", async () => {
       const n = await node(scope());
       expect(() => n.bus.onDeliver(() => {})).toThrow(/already has a delivery handler/);
