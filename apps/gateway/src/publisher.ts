@@ -20,6 +20,11 @@ export interface Publisher {
   /** Publishes `event` with `dataJson` (the publisher's own JSON text) on `channel`, a checked name. */
   publish(channel: string, event: string, dataJson: string): ReplyResult;
   /**
+   * {@link publish} on a channel a subscriber of this node holds (the publisher's own
+   * subscription): it exists, and its holder keeps it alive, so the registry is not asked.
+   */
+  publishHeld(channel: string, event: string, dataJson: string): ReplyResult;
+  /**
    * The application's backend publishing (the HTTP API): as {@link publish}, but a channel
    * nobody subscribed to yet is created rather than refused, and an accepted message on a
    * channel with history comes back with its position.
@@ -77,6 +82,7 @@ export function createPublisher(hub: Hub, bus: Bus, registry: ChannelRegistry): 
         (err: unknown) => failed(err, "channel lookup"),
       );
     },
+    publishHeld: send,
     async publishCreating(channel, event, dataJson) {
       try {
         // A register given back at once: the channel is recorded (and lives its TTL) without a holder.

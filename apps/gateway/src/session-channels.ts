@@ -101,6 +101,11 @@ export class SessionChannels {
     this.setBarrier(op);
   }
 
+  /** Whether the subscriber holds `channel` for this session: its subscribe succeeded and it was not left since. */
+  holds(channel: string): boolean {
+    return this.get(channel) === joined;
+  }
+
   /** The subscribes and unsubscribes still in flight, as one promise; undefined when none are. */
   get pending(): Promise<void> | undefined {
     return this.barrier;

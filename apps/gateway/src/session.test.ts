@@ -1,4 +1,4 @@
-import { type Bus, createMemoryBus, createMemoryRegistry } from "@rocket/bus";
+import { type Bus, type ChannelRegistry, createMemoryBus, createMemoryRegistry } from "@rocket/bus";
 import pino from "pino";
 import { describe, expect, it } from "vitest";
 import { createHistoryReader } from "./history-reader.js";
@@ -12,7 +12,7 @@ import { Session } from "./session.js";
 import { createSubscriber } from "./subscriber.js";
 import { WriteBatch } from "./write-batch.js";
 
-function setup(bus: Bus = createMemoryBus()) {
+function setup(bus: Bus = createMemoryBus(), registry: ChannelRegistry = createMemoryRegistry()) {
   const sent: string[] = [];
   const topics = new Set<string>();
   const ended: number[] = [];
@@ -40,7 +40,6 @@ function setup(bus: Bus = createMemoryBus()) {
     deliveries.push(Buffer.from(frame).toString());
     joins.deliver(topic, frame);
   });
-  const registry = createMemoryRegistry();
   const hub = createHub(
     {
       path: "/",
@@ -107,6 +106,34 @@ describe("Session", () => {
     expect(s.sent).toEqual(['{"ok":true}', '{"ok":true}', '{"ok":true}']);
     expect(s.topics).toEqual(new Set(["/:c"]));
     expect(s.deliveries).toEqual(['{"event":"e","channel":"c","data":{"a":1}}']);
+  });
+
+  it("publishes on a channel it is subscribed to without asking the registry, and asks for any other", async () => {
+    const memory = createMemoryRegistry();
+    const asked: string[] = [];
+    const registry: ChannelRegistry = {
+      ...memory,
+      publishing: (hub, channel) => {
+        asked.push(channel);
+        return memory.publishing(hub, channel);
+      },
+    };
+    const s = setup(createMemoryBus(), registry);
+    s.send({ auth: { access: "read-write", secret: "rw" } });
+    s.send({ subscribe: { channel: "mine" } });
+    await s.until(() => s.sent.length === 2);
+    // Until the subscribe has settled, a publish waits for it and then asks as any other.
+    await s.settle();
+    s.send({ publish: { event: "e", channel: "mine", data: 1 } });
+    s.send({ publish: { event: "e", channel: "nobody's", data: 2 } });
+    s.send({ unsubscribe: { channel: "mine" } });
+    s.send({ publish: { event: "e", channel: "mine", data: 3 } });
+    await s.until(() => s.sent.length === 6);
+    expect(s.sent.slice(2)).toEqual(['{"ok":true}', '{"err":"invalid_channel"}', '{"ok":true}', '{"ok":true}']);
+    // Held, the channel needs no lookup; left, it is asked about again (it lives on for its TTL).
+    expect(asked).toEqual(["nobody's", "mine"]);
+    // The last one reaches nobody: no connection of this node is subscribed any more.
+    expect(s.deliveries).toEqual(['{"event":"e","channel":"mine","data":1}']);
   });
 
   it("keeps reply order when a slow bus operation is followed by instant ones", async () => {

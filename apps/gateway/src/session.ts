@@ -181,11 +181,13 @@ export class Session implements AuthHost {
     const { publisher } = this.context;
     const { event, dataJson } = command;
     // No closure unless a subscribe is in flight: this runs for every publish.
-    const pending = this.channels?.pending;
-    const result: ReplyResult =
-      pending === undefined
-        ? publisher.publish(channel, event, dataJson)
-        : pending.then(() => publisher.publish(channel, event, dataJson));
+    const channels = this.channels;
+    const pending = channels?.pending;
+    let result: ReplyResult;
+    if (pending !== undefined) result = pending.then(() => publisher.publish(channel, event, dataJson));
+    // A channel this connection is subscribed to exists: no registry lookup (publishers often publish where they listen).
+    else if (channels?.holds(channel)) result = publisher.publishHeld(channel, event, dataJson);
+    else result = publisher.publish(channel, event, dataJson);
     // Synchronous results (in-process bus, known channel) go out in the same write as the delivery.
     if (result instanceof Promise) this.outbox.pushLater(result);
     else this.outbox.push(result);
