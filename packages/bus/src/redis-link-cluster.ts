@@ -10,7 +10,7 @@ import {
   runIdOf,
   UpState,
 } from "./redis-link.js";
-import { PlainPublish, PublishDeadlines } from "./redis-publish.js";
+import { createPlainPublisher } from "./redis-publish.js";
 import { defineHistoryScripts } from "./redis-scripts.js";
 import { clusterSlots, hashSlot } from "./redis-slot.js";
 import { SubscriberConnection, SubscriberGoneError } from "./redis-subscriber.js";
@@ -122,7 +122,7 @@ export function createClusterLink(target: Extract<RedisTarget, { kind: "redis-cl
   cmd.on("ready", follow);
   cmd.on("refresh", follow);
 
-  const deadlines = new PublishDeadlines(timeoutMs, "SPUBLISH");
+  const plain = createPlainPublisher(cmd, "spublish", timeoutMs);
   const subscriberOf = (shard: string) => {
     const sub = subscribers.get(shard);
     if (sub === undefined) throw new SubscriberGoneError();
@@ -143,12 +143,7 @@ export function createClusterLink(target: Extract<RedisTarget, { kind: "redis-cl
     generation: (shard) => subscribers.get(shard)?.generation,
     subscriberRunId: (shard, gen) => subscribers.get(shard)?.runId(gen),
     publish: (channel, payload) => withDeadline(cmd.spublish(channel, payload) as Promise<number>, timeoutMs, "SPUBLISH"),
-    publishPlain(channel, frame, sentAt) {
-      const command = new PlainPublish("spublish", channel, frame, sentAt);
-      void cmd.sendCommand(command);
-      deadlines.add(command);
-      return command.promise;
-    },
+    publishPlain: plain.send,
     subscribe: async (shard, gen, channels) => subscriberOf(shard).subscribe(gen, channels),
     unsubscribe: (shard, gen, channel) => subscribers.get(shard)?.unsubscribe(gen, channel) ?? Promise.resolve(),
     ping: async (shard, gen) => subscriberOf(shard).ping(gen),
@@ -175,7 +170,7 @@ export function createClusterLink(target: Extract<RedisTarget, { kind: "redis-cl
       cmd.on("error", () => {});
       await Promise.allSettled([...subs.map((s) => s.close()), cmd.quit()]);
       cmd.disconnect();
-      deadlines.clear();
+      plain.clear();
     },
   };
 }

@@ -11,7 +11,7 @@ import {
   runIdOf,
   UpState,
 } from "./redis-link.js";
-import { PlainPublish, PublishDeadlines } from "./redis-publish.js";
+import { createPlainPublisher } from "./redis-publish.js";
 import { defineHistoryScripts } from "./redis-scripts.js";
 import { type ConnectionOptions, SubscriberConnection, SubscriberGoneError } from "./redis-subscriber.js";
 import type { RedisTarget } from "./redis-url.js";
@@ -80,13 +80,10 @@ export function createSingleLink(target: SingleTarget, options: LinkOptions): Re
     corkForTurn();
     return cmd.publish(channel, payload);
   };
-  const deadlines = new PublishDeadlines(timeoutMs, "PUBLISH");
+  const plain = createPlainPublisher(cmd, "publish", timeoutMs);
   const publishPlain = (channel: string, frame: Uint8Array, sentAt: number): Promise<unknown> => {
     corkForTurn();
-    const command = new PlainPublish("publish", channel, frame, sentAt);
-    void cmd.sendCommand(command);
-    deadlines.add(command);
-    return command.promise;
+    return plain.send(channel, frame, sentAt);
   };
   const cmdUp = new UpState((up) => events.commandsChanged(up));
   cmd.on("ready", () => cmdUp.set(true));
@@ -136,7 +133,7 @@ export function createSingleLink(target: SingleTarget, options: LinkOptions): Re
       cmd.on("error", () => {});
       await Promise.allSettled([sub.close(), cmd.quit()]);
       cmd.disconnect();
-      deadlines.clear();
+      plain.clear();
     },
   };
 }

@@ -8,7 +8,7 @@ import { stampBytes } from "./redis-envelope.js";
  * into a buffer of its own; and it arms no timer of its own: {@link PublishDeadlines}
  * keeps the deadline of every publish in flight with one.
  */
-export class PlainPublish extends Command {
+class PlainPublish extends Command {
   /** The next publish sent after this one, while both are in {@link PublishDeadlines}. */
   next: PlainPublish | undefined = undefined;
   private readonly resp: Buffer;
@@ -42,13 +42,34 @@ export class PlainPublish extends Command {
   override setTimeout(): void {}
 }
 
+/** What ioredis's Redis and Cluster both are to a publish: something that sends a command. */
+interface CommandSender {
+  sendCommand(command: Command): unknown;
+}
+
+/** Plain publishes sent on `connection` as `name`, each one with its deadline (see {@link PublishDeadlines}). */
+export function createPlainPublisher(connection: CommandSender, name: "publish" | "spublish", timeoutMs: number) {
+  const deadlines = new PublishDeadlines(timeoutMs, name.toUpperCase());
+  return {
+    /** Sends `frame` on `channel`, stamped `sentAt` (a `performance.now()`); resolves with Redis's answer. */
+    send(channel: string, frame: Uint8Array, sentAt: number): Promise<unknown> {
+      const command = new PlainPublish(name, channel, frame, sentAt);
+      void connection.sendCommand(command);
+      deadlines.add(command);
+      return command.promise;
+    },
+    /** Forgets the publishes in flight (the link closed: ioredis rejects them). */
+    clear: () => deadlines.clear(),
+  };
+}
+
 /**
  * The deadline of every {@link PlainPublish} in flight, with one timer: the publishes are
  * kept in the order they were sent, which is the order of their deadlines, and the timer is
  * armed for the oldest one not answered yet. One past its deadline is rejected with a
  * {@link RedisTimeoutError}, as the link's other commands are.
  */
-export class PublishDeadlines {
+class PublishDeadlines {
   private oldest: PlainPublish | undefined;
   private newest: PlainPublish | undefined;
   private timer: NodeJS.Timeout | undefined;

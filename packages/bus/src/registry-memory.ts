@@ -1,5 +1,5 @@
 import type { ChannelRegistry, RegistryObserver } from "./bus.js";
-import { ChannelCache, expiryTimings } from "./registry-cache.js";
+import { ChannelCache, type ChannelEntry, expiryTimings } from "./registry-cache.js";
 
 /** What a registry takes. */
 export interface RegistryOptions {
@@ -22,10 +22,8 @@ export function createMemoryRegistry(options: RegistryOptions = {}): ChannelRegi
   const now = options.now ?? Date.now;
   const { ttlMs, refreshMs } = expiryTimings(options.ttlMs ?? 0);
   const known = new ChannelCache((count) => observer?.knownChannels?.(count));
-  const alive = (hub: string, channel: string): boolean => {
-    const entry = known.get(hub, channel);
-    return entry !== undefined && (ttlMs === 0 || entry.refs > 0 || now() - entry.seenAtMs < ttlMs);
-  };
+  /** Gone by `at`: nobody holds it and its TTL has passed since it was last active. */
+  const expired = (entry: ChannelEntry, at: number): boolean => ttlMs > 0 && entry.refs === 0 && at - entry.seenAtMs >= ttlMs;
   const timer =
     ttlMs === 0
       ? undefined
@@ -48,13 +46,16 @@ export function createMemoryRegistry(options: RegistryOptions = {}): ChannelRegi
       // The last subscriber leaving is activity too: the TTL counts from here.
       entry.seenAtMs = now();
     },
-    exists: alive,
+    exists(hub, channel) {
+      const entry = known.get(hub, channel);
+      return entry !== undefined && (ttlMs === 0 || !expired(entry, now()));
+    },
     publishing(hub, channel) {
       const entry = known.get(hub, channel);
       if (entry === undefined) return false;
       if (ttlMs === 0) return true;
       const at = now();
-      if (entry.refs === 0 && at - entry.seenAtMs >= ttlMs) return false;
+      if (expired(entry, at)) return false;
       entry.seenAtMs = at;
       return true;
     },

@@ -175,6 +175,9 @@ export function createRedisRegistry(bus: RedisBus, options: RegistryOptions = {}
     }
     return pending;
   };
+  /** Whether the cached answer for `entry` is still trusted at `at`: held here, or seen recently enough. */
+  const trusted = (entry: ChannelEntry | undefined, at: number): entry is ChannelEntry =>
+    entry !== undefined && (entry.refs > 0 || at - entry.seenAtMs < trustMs);
   /** A publish on a channel known to exist: rewrites its activity once per refresh period. */
   const published = (hub: string, channel: string, entry: ChannelEntry | undefined, at: number): void => {
     if (ttlMs > 0 && entry !== undefined && at - entry.seenAtMs >= refreshMs) refreshOne(hub, channel, entry);
@@ -202,18 +205,14 @@ export function createRedisRegistry(bus: RedisBus, options: RegistryOptions = {}
       if (entry !== undefined && entry.refs > 0) entry.refs -= 1;
     },
     exists(hub, channel) {
-      const entry = known.get(hub, channel);
-      if (entry !== undefined && (entry.refs > 0 || now() - entry.seenAtMs < trustMs)) return true;
-      return ask(hub, channel);
+      return trusted(known.get(hub, channel), now()) ? true : ask(hub, channel);
     },
     publishing(hub, channel) {
       const entry = known.get(hub, channel);
-      if (entry !== undefined) {
-        const at = now();
-        if (entry.refs > 0 || at - entry.seenAtMs < trustMs) {
-          published(hub, channel, entry, at);
-          return true;
-        }
+      const at = now();
+      if (trusted(entry, at)) {
+        published(hub, channel, entry, at);
+        return true;
       }
       return ask(hub, channel).then((yes) => {
         if (yes) published(hub, channel, known.get(hub, channel), now());
